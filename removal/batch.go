@@ -1,0 +1,67 @@
+package removal
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/ocnumbers/ocnumbers/e164"
+)
+
+// MaxBatchSize is the largest number of telephone numbers one batch action
+// accepts.
+const MaxBatchSize = 500
+
+// ChunkSize is the most numbers a store applies between two checks of the
+// context: a cancelled batch stops within one chunk.
+const ChunkSize = 50
+
+// ValidateBatch applies the request-level rules of a batch action, over the
+// whole request: numbers must not be nil (a nil slice is a null request), must
+// hold 1 to MaxBatchSize numbers, each in strict E.164 form, none twice. It
+// returns the parsed numbers, or a *ValidationError listing every problem
+// found (index and value). A batch of the wrong size is reported alone: its
+// elements are not examined.
+func ValidateBatch(numbers []string) ([]e164.Number, error) {
+	if numbers == nil {
+		return nil, &ValidationError{Problems: []Problem{{
+			Field: "telephoneNumbers", Index: -1, Code: CodeNullRequestBody,
+			Message: "the request must contain a telephoneNumbers array, not null",
+		}}}
+	}
+	if n := len(numbers); n < 1 || n > MaxBatchSize {
+		return nil, &ValidationError{Problems: []Problem{{
+			Field: "telephoneNumbers", Index: -1, Value: strconv.Itoa(n), Code: CodeBatchSizeOutOfRange,
+			Message: "telephoneNumbers holds " + strconv.Itoa(n) + " numbers; it must hold between 1 and " + strconv.Itoa(MaxBatchSize),
+		}}}
+	}
+	out := make([]e164.Number, len(numbers))
+	var problems []Problem
+	seen := make(map[e164.Number]int, len(numbers))
+	for i, s := range numbers {
+		n, err := e164.Parse(s)
+		if err != nil {
+			msg := err.Error()
+			var pe *e164.Error
+			if errors.As(err, &pe) {
+				msg = strconv.Quote(s) + " is not a valid E.164 number: " + pe.Reason
+			}
+			problems = append(problems, Problem{
+				Field: elementField(i), Index: i, Value: s, Code: CodeInvalidTelephoneNumber, Message: msg,
+			})
+			continue
+		}
+		if first, dup := seen[n]; dup {
+			problems = append(problems, Problem{
+				Field: elementField(i), Index: i, Value: s, Code: CodeDuplicateTelephoneNumber,
+				Message: strconv.Quote(s) + " appears twice: at telephoneNumbers[" + strconv.Itoa(first) + "] and telephoneNumbers[" + strconv.Itoa(i) + "]",
+			})
+			continue
+		}
+		seen[n] = i
+		out[i] = n
+	}
+	if problems != nil {
+		return nil, &ValidationError{Problems: problems}
+	}
+	return out, nil
+}

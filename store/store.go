@@ -1,0 +1,92 @@
+// Package store defines the contract every ocnumbers storage backend
+// implements, its record type and its errors. The conformance suite in
+// store/storetest checks a backend against this contract; memstore and
+// sqlstore are the project's own backends.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ocnumbers/ocnumbers/e164"
+	"github.com/ocnumbers/ocnumbers/removal"
+)
+
+// Number is one acquired telephone number.
+type Number struct {
+	TelephoneNumber e164.Number
+	MSTenantID      string // canonical lower-case GUID (see removal.ParseTenantID)
+	OperatorConnect bool   // associated with an Operator Connect customer
+	Status          removal.NumberStatus
+	StatusChangedAt time.Time // UTC, microsecond precision
+}
+
+// ErrNotFound is returned by Get when the number is not stored.
+var ErrNotFound = errors.New("store: number not found")
+
+// ErrInvalidNumber matches (errors.Is) every error Put returns for a record
+// that breaks the rules of Normalize; such a Put stores nothing.
+var ErrInvalidNumber = errors.New("store: invalid number record")
+
+// Store is the full backend contract. It includes removal.Store, the port
+// the removal.Service applies its rules through (Apply, CountByStatus).
+//
+// Every method is safe for concurrent use, also across processes sharing one
+// database for the SQL backends.
+type Store interface {
+	removal.Store
+
+	// Put inserts or replaces numbers, all or nothing. Records are normalized
+	// with Normalize; an invalid record, or the same telephone number twice in
+	// one call, fails the whole call with an error matching ErrInvalidNumber
+	// that names the index. Put with no numbers does nothing.
+	Put(ctx context.Context, numbers ...Number) error
+
+	// Get returns one number, or an error matching ErrNotFound.
+	Get(ctx context.Context, n e164.Number) (Number, error)
+
+	// Delete removes numbers (the purge that follows ReadyForRemoval) and
+	// reports how many were stored. Absent numbers are not an error.
+	Delete(ctx context.Context, numbers ...e164.Number) (int, error)
+}
+
+// Normalize checks one record and returns it in canonical form: the telephone
+// number strictly E.164, the tenant ID a GUID (any accepted form, stored
+// lower-case without braces), the status one of the four, and StatusChangedAt
+// in UTC truncated to microseconds (the precision every backend keeps).
+func Normalize(n Number) (Number, error) {
+	if _, err := e164.Parse(string(n.TelephoneNumber)); err != nil {
+		return Number{}, fmt.Errorf("%w: %w", ErrInvalidNumber, err)
+	}
+	t, err := removal.ParseTenantID(n.MSTenantID)
+	if err != nil {
+		return Number{}, fmt.Errorf("%w: %s: msTenantId %q is not a GUID", ErrInvalidNumber, n.TelephoneNumber, n.MSTenantID)
+	}
+	n.MSTenantID = t
+	if !n.Status.Valid() {
+		return Number{}, fmt.Errorf("%w: %s: status %d is not one of 0-3", ErrInvalidNumber, n.TelephoneNumber, int(n.Status))
+	}
+	n.StatusChangedAt = n.StatusChangedAt.UTC().Truncate(time.Microsecond)
+	return n, nil
+}
+
+// NormalizeAll normalizes the records of one Put and rejects a telephone
+// number given twice, naming both indexes. Backends call it before writing.
+func NormalizeAll(numbers []Number) ([]Number, error) {
+	out := make([]Number, len(numbers))
+	seen := make(map[e164.Number]int, len(numbers))
+	for i, n := range numbers {
+		v, err := Normalize(n)
+		if err != nil {
+			return nil, fmt.Errorf("numbers[%d]: %w", i, err)
+		}
+		if j, dup := seen[v.TelephoneNumber]; dup {
+			return nil, fmt.Errorf("%w: numbers[%d] and numbers[%d] are both %s", ErrInvalidNumber, j, i, v.TelephoneNumber)
+		}
+		seen[v.TelephoneNumber] = i
+		out[i] = v
+	}
+	return out, nil
+}
