@@ -99,12 +99,12 @@ func TestStatusText(t *testing.T) {
 func TestCanTransition(t *testing.T) {
 	// The table of SPEC section 2, written out independently.
 	allowed := map[[2]removal.NumberStatus]bool{
-		{removal.MarkedForRemoval, removal.Active}:          true,
-		{removal.MarkedForRemoval, removal.ReadyForRemoval}: true,
-		{removal.Active, removal.MarkedForRemoval}:          true,
+		{removal.MarkedForRemoval, removal.Active}:           true,
+		{removal.MarkedForRemoval, removal.ReadyForRemoval}:  true,
+		{removal.Active, removal.MarkedForRemoval}:           true,
 		{removal.ReleaseRequested, removal.MarkedForRemoval}: true,
-		{removal.Active, removal.ReleaseRequested}:          true,
-		{removal.ReleaseRequested, removal.Active}:          true,
+		{removal.Active, removal.ReleaseRequested}:           true,
+		{removal.ReleaseRequested, removal.Active}:           true,
 	}
 	all := append(removal.Statuses(), -1, 4)
 	for _, from := range all {
