@@ -1,0 +1,129 @@
+// Command quickstart walks through the ocnumbers library on the in-memory
+// store: it loads a small inventory for two tenants, runs every batch action
+// (with failures of each kind and a cancelled call), and prints each result
+// as the JSON body the HTTP API would return.
+//
+//	go run ./examples/quickstart
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"time"
+
+	"github.com/ocnumbers/ocnumbers/memstore"
+	"github.com/ocnumbers/ocnumbers/removal"
+	"github.com/ocnumbers/ocnumbers/store"
+)
+
+const (
+	contoso  = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	fabrikam = "{4A1B2C3D-0000-4000-8000-00000000FAB1}" // any accepted GUID form; stored canonical
+)
+
+func main() {
+	if err := run(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(ctx context.Context) error {
+	st := memstore.New()
+	err := st.Put(ctx,
+		store.Number{TelephoneNumber: "+14255551212", MSTenantID: contoso, OperatorConnect: true, Status: removal.MarkedForRemoval},
+		store.Number{TelephoneNumber: "+14255551213", MSTenantID: contoso, OperatorConnect: true, Status: removal.MarkedForRemoval},
+		store.Number{TelephoneNumber: "+14151231234", MSTenantID: contoso, OperatorConnect: true, Status: removal.Active},
+		store.Number{TelephoneNumber: "+442071838750", MSTenantID: fabrikam, OperatorConnect: true, Status: removal.ReleaseRequested},
+		store.Number{TelephoneNumber: "+442071838751", MSTenantID: fabrikam, OperatorConnect: false, Status: removal.MarkedForRemoval},
+		store.Number{TelephoneNumber: "+442071838752", MSTenantID: fabrikam, OperatorConnect: true, Status: removal.ReadyForRemoval},
+	)
+	if err != nil {
+		return err
+	}
+	// A fixed clock makes the output reproducible; production code omits it.
+	svc := removal.NewService(st, removal.WithClock(func() time.Time {
+		return time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	}))
+
+	step("Summary, all tenants")
+	sum, err := svc.Summary(ctx, "")
+	show(sum, err)
+
+	step("Mark for removal: an Active and a ReleaseRequested number move; a ReadyForRemoval one cannot")
+	show(batch(svc.MarkForRemoval(ctx, []string{"+14151231234", "+442071838750", "+442071838752"})))
+
+	step("Ready for removal: one succeeds, one is unknown, one is not Operator Connect")
+	show(batch(svc.MarkReadyForRemoval(ctx, []string{"+14255551212", "+19999999999", "+442071838751"})))
+
+	step("Clear removal status: +14255551212 is now ReadyForRemoval and can never be cleared")
+	show(batch(svc.ClearRemovalStatus(ctx, []string{"+14255551213", "+14255551212"})))
+
+	step("Invalid request: nothing is applied, every problem is listed")
+	show(batch(svc.ClearRemovalStatus(ctx, []string{"+14151231234", "0044 20 7183 8750", "+14151231234"})))
+
+	step("Cancelled call: nothing is applied")
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	show(batch(svc.MarkReadyForRemoval(cancelled, []string{"+14151231234"})))
+
+	step("Summary for tenant " + fabrikam)
+	sum, err = svc.Summary(ctx, fabrikam)
+	show(sum, err)
+
+	step("Summary, all tenants, at the end")
+	sum, err = svc.Summary(ctx, "")
+	show(sum, err)
+	return nil
+}
+
+// envelope is the body the HTTP API answers a batch action with.
+type envelope struct {
+	Data      removal.BatchResult `json:"data"`
+	Status    string              `json:"status"`
+	Succeeded bool                `json:"succeeded"`
+	Message   string              `json:"message"`
+}
+
+func batch(res removal.BatchResult, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	e := envelope{Data: res, Status: "success", Succeeded: true, Message: "all numbers processed"}
+	if n := len(res.Failures); n > 0 {
+		e.Status, e.Succeeded = "partialSuccess", false
+		if res.SuccessCount == 0 {
+			e.Status = "failure"
+		}
+		e.Message = fmt.Sprintf("%d of %d numbers processed successfully; %d failed", res.SuccessCount, res.ProcessedCount, n)
+	}
+	return e, nil
+}
+
+func step(s string) { fmt.Printf("\n# %s\n", s) }
+
+func show(v any, err error) {
+	if err != nil {
+		var ve *removal.ValidationError
+		switch {
+		case errors.As(err, &ve):
+			fmt.Printf("400 %s\n", ve.Code())
+			for _, p := range ve.Problems {
+				fmt.Printf("  %s: %s\n", p.Field, p.Message)
+			}
+		case errors.Is(err, context.Canceled):
+			fmt.Println("cancelled:", err)
+		default:
+			fmt.Println("error:", err)
+		}
+		return
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		log.Fatal(err)
+	}
+}
