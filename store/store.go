@@ -2,6 +2,16 @@
 // implements, its record type and its errors. The conformance suite in
 // store/storetest checks a backend against this contract; memstore and
 // sqlstore are the project's own backends.
+//
+// ReadCSV and ImportCSV load inventory in the CSV format of the
+// specification (section 6) into any Store, all or nothing; their doc
+// comments list the decisions made where the specification is silent.
+//
+// Decisions: Put rejects a whole call that holds an invalid record or the
+// same number twice (naming the indexes) rather than letting the last one
+// win, so that a bulk load means one thing on every backend; tenant IDs are
+// accepted in every form removal.ParseTenantID accepts and stored canonical;
+// times are kept in UTC at microsecond precision, the finest PostgreSQL keeps.
 package store
 
 import (

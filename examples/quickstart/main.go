@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"time"
@@ -26,12 +27,13 @@ const (
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	if err := run(context.Background(), os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context) error {
+func run(ctx context.Context, w io.Writer) error {
+	out := printer{w}
 	st := memstore.New()
 	err := st.Put(ctx,
 		store.Number{TelephoneNumber: "+14255551212", MSTenantID: contoso, OperatorConnect: true, Status: removal.MarkedForRemoval},
@@ -49,34 +51,34 @@ func run(ctx context.Context) error {
 		return time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
 	}))
 
-	step("Summary, all tenants")
+	out.step("Summary, all tenants")
 	sum, err := svc.Summary(ctx, "")
-	show(sum, err)
+	out.show(sum, err)
 
-	step("Mark for removal: an Active and a ReleaseRequested number move; a ReadyForRemoval one cannot")
-	show(batch(svc.MarkForRemoval(ctx, []string{"+14151231234", "+442071838750", "+442071838752"})))
+	out.step("Mark for removal: an Active and a ReleaseRequested number move; a ReadyForRemoval one cannot")
+	out.batch(svc.MarkForRemoval(ctx, []string{"+14151231234", "+442071838750", "+442071838752"}))
 
-	step("Ready for removal: one succeeds, one is unknown, one is not Operator Connect")
-	show(batch(svc.MarkReadyForRemoval(ctx, []string{"+14255551212", "+19999999999", "+442071838751"})))
+	out.step("Ready for removal: one succeeds, one is unknown, one is not Operator Connect")
+	out.batch(svc.MarkReadyForRemoval(ctx, []string{"+14255551212", "+19999999999", "+442071838751"}))
 
-	step("Clear removal status: +14255551212 is now ReadyForRemoval and can never be cleared")
-	show(batch(svc.ClearRemovalStatus(ctx, []string{"+14255551213", "+14255551212"})))
+	out.step("Clear removal status: +14255551212 is now ReadyForRemoval and can never be cleared")
+	out.batch(svc.ClearRemovalStatus(ctx, []string{"+14255551213", "+14255551212"}))
 
-	step("Invalid request: nothing is applied, every problem is listed")
-	show(batch(svc.ClearRemovalStatus(ctx, []string{"+14151231234", "0044 20 7183 8750", "+14151231234"})))
+	out.step("Invalid request: nothing is applied, every problem is listed")
+	out.batch(svc.ClearRemovalStatus(ctx, []string{"+14151231234", "0044 20 7183 8750", "+14151231234"}))
 
-	step("Cancelled call: nothing is applied")
+	out.step("Cancelled call: nothing is applied")
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	show(batch(svc.MarkReadyForRemoval(cancelled, []string{"+14151231234"})))
+	out.batch(svc.MarkReadyForRemoval(cancelled, []string{"+14151231234"}))
 
-	step("Summary for tenant " + fabrikam)
+	out.step("Summary for tenant " + fabrikam)
 	sum, err = svc.Summary(ctx, fabrikam)
-	show(sum, err)
+	out.show(sum, err)
 
-	step("Summary, all tenants, at the end")
+	out.step("Summary, all tenants, at the end")
 	sum, err = svc.Summary(ctx, "")
-	show(sum, err)
+	out.show(sum, err)
 	return nil
 }
 
@@ -88,9 +90,14 @@ type envelope struct {
 	Message   string              `json:"message"`
 }
 
-func batch(res removal.BatchResult, err error) (any, error) {
+// printer writes the walk-through's steps and results.
+type printer struct{ w io.Writer }
+
+// batch prints a batch action's result as the HTTP API's body.
+func (p printer) batch(res removal.BatchResult, err error) {
 	if err != nil {
-		return nil, err
+		p.show(nil, err)
+		return
 	}
 	e := envelope{Data: res, Status: "success", Succeeded: true, Message: "all numbers processed"}
 	if n := len(res.Failures); n > 0 {
@@ -100,30 +107,28 @@ func batch(res removal.BatchResult, err error) (any, error) {
 		}
 		e.Message = fmt.Sprintf("%d of %d numbers processed successfully; %d failed", res.SuccessCount, res.ProcessedCount, n)
 	}
-	return e, nil
+	p.show(e, nil)
 }
 
-func step(s string) { fmt.Printf("\n# %s\n", s) }
+func (p printer) step(s string) { fmt.Fprintf(p.w, "\n# %s\n", s) }
 
-func show(v any, err error) {
+func (p printer) show(v any, err error) {
 	if err != nil {
 		var ve *removal.ValidationError
 		switch {
 		case errors.As(err, &ve):
-			fmt.Printf("400 %s\n", ve.Code())
-			for _, p := range ve.Problems {
-				fmt.Printf("  %s: %s\n", p.Field, p.Message)
+			fmt.Fprintf(p.w, "400 %s\n", ve.Code())
+			for _, pr := range ve.Problems {
+				fmt.Fprintf(p.w, "  %s %s: %s\n", pr.Field, pr.Code, pr.Message)
 			}
 		case errors.Is(err, context.Canceled):
-			fmt.Println("cancelled:", err)
+			fmt.Fprintln(p.w, "cancelled:", err)
 		default:
-			fmt.Println("error:", err)
+			fmt.Fprintln(p.w, "error:", err)
 		}
 		return
 	}
-	enc := json.NewEncoder(os.Stdout)
+	enc := json.NewEncoder(p.w)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		log.Fatal(err)
-	}
+	enc.Encode(v) // the writer is stdout or a test buffer
 }

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// The walk-through must keep demonstrating what its headings claim.
+func TestRun(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), &out); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{
+		`"errorCode": "NumberNotFound"`,
+		`"errorCode": "NotOperatorConnect"`,
+		`"errorCode": "InvalidStatus"`,
+		`"currentStatus": "ReadyForRemoval"`,
+		"400 InvalidTelephoneNumber",
+		"DuplicateTelephoneNumber",
+		"cancelled: context canceled",
+		`"totalCount": 3`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %s\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "error:") {
+		t.Errorf("unexpected error in output:\n%s", got)
+	}
+}
