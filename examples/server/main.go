@@ -1,0 +1,234 @@
+// Command server serves the ocnumbers HTTP API (SPEC section 5) from a SQLite
+// file or a PostgreSQL database.
+//
+//	go run ./examples/server -demo
+//
+// With no flags it listens on 127.0.0.1:8080 and keeps its data in
+// ./ocnumbers.db, created and migrated on first start. It prints its URL and
+// a ready-to-paste curl line on stdout once it accepts connections; logs go
+// to stderr.
+//
+// Flags:
+//
+//	-addr host:port        listen address (default 127.0.0.1:8080; port 0 picks a free one)
+//	-db FILE               SQLite database file (default ./ocnumbers.db)
+//	-postgres DSN          use PostgreSQL instead of SQLite
+//	-pg-schema NAME        PostgreSQL schema for the tables (created if missing)
+//	-import FILE.csv       load inventory (SPEC section 6) before serving
+//	-demo                  load a small demo inventory when the store holds no Operator Connect number
+//	-rate-limit N          ready-for-removal requests allowed per -rate-window (default 300)
+//	-rate-window D         the rate limiter's sliding window (default 1m)
+//	-read-header-timeout D, -read-timeout D, -write-timeout D, -idle-timeout D
+//	                       http.Server timeouts (defaults 5s, 30s, 60s, 120s)
+//	-log-level L           DEBUG, INFO (default: one line per request), WARN or ERROR
+//	-shutdown-timeout D    how long in-flight requests may run after SIGINT/SIGTERM (default 30s)
+//
+// Decisions where SPEC is silent:
+//
+//   - -db and -postgres together are an error, not a silent choice.
+//   - -import runs before -demo and before the listener opens: when it fails
+//     the process exits with status 1 and never listens. Importing replaces
+//     stored numbers with the file's rows (store Put is insert-or-replace).
+//   - "Empty" for -demo means the store counts no Operator Connect number in
+//     any status (the store contract has no cheaper test); the demo is then
+//     loaded, otherwise it is skipped so a restart keeps earlier changes.
+//   - The demo holds the seeds' numbers +14255551212 and +14255551213 in
+//     MarkedForRemoval, so the README's curl lines work on a fresh database.
+//   - Shutdown stops accepting, lets in-flight requests (whole batches) finish
+//     for up to -shutdown-timeout, then closes the store. Request contexts are
+//     not derived from the signal, so the signal alone never cuts a batch
+//     short; only when -shutdown-timeout expires are the remaining
+//     connections closed, and a running batch then stops between numbers
+//     (each number is atomic) and the process exits with status 1.
+//   - Timeout defaults: a 1 MiB body gets 30s to arrive and a 500-number
+//     batch 60s to be answered; headers get 5s, so slow-header clients are
+//     cut off early. Tests shorten them with the flags.
+//   - The server exposes only the contract's routes: there is no
+//     mark-for-removal route. The load test marks numbers through the same
+//     database from its own process, as the platform's OC-list sync would.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ocnumbers/ocnumbers/removal"
+	"github.com/ocnumbers/ocnumbers/removal/httpapi"
+	"github.com/ocnumbers/ocnumbers/sqlstore"
+	"github.com/ocnumbers/ocnumbers/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	addr, db, postgres, pgSchema   string
+	importFile                     string
+	demo                           bool
+	logLevel                       slog.Level
+	rateLimit                      int
+	rateWindow                     time.Duration
+	readHeaderTimeout, readTimeout time.Duration
+	writeTimeout, idleTimeout      time.Duration
+	shutdownTimeout                time.Duration
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
+	fs.StringVar(&c.db, "db", "./ocnumbers.db", "SQLite database file, created and migrated if needed")
+	fs.StringVar(&c.postgres, "postgres", "", "PostgreSQL DSN, instead of SQLite")
+	fs.StringVar(&c.pgSchema, "pg-schema", "", "PostgreSQL schema for the tables (created if missing); default: the DSN's search_path")
+	fs.StringVar(&c.importFile, "import", "", "CSV inventory (SPEC section 6) to load before serving")
+	fs.BoolVar(&c.demo, "demo", false, "load a demo inventory when the store holds no Operator Connect number")
+	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "lowest level logged to stderr: DEBUG, INFO (one line per request), WARN, ERROR")
+	fs.IntVar(&c.rateLimit, "rate-limit", 300, "ready-for-removal requests allowed per -rate-window")
+	fs.DurationVar(&c.rateWindow, "rate-window", time.Minute, "sliding window of the ready-for-removal rate limit")
+	fs.DurationVar(&c.readHeaderTimeout, "read-header-timeout", 5*time.Second, "http.Server ReadHeaderTimeout")
+	fs.DurationVar(&c.readTimeout, "read-timeout", 30*time.Second, "http.Server ReadTimeout")
+	fs.DurationVar(&c.writeTimeout, "write-timeout", 60*time.Second, "http.Server WriteTimeout")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", 120*time.Second, "http.Server IdleTimeout")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight requests get to finish on SIGINT/SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["db"] && set["postgres"] {
+		return c, errors.New("-db and -postgres are exclusive")
+	}
+	if c.pgSchema != "" && c.postgres == "" {
+		return c, errors.New("-pg-schema needs -postgres")
+	}
+	if c.rateLimit < 1 || c.rateWindow <= 0 {
+		return c, errors.New("-rate-limit and -rate-window must be positive")
+	}
+	return c, nil
+}
+
+// run is the whole program; main adds only signals and the exit status, so
+// tests can start and stop the server in-process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.logLevel}))
+
+	st, backend, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	if c.importFile != "" {
+		n, err := importFile(ctx, st, c.importFile)
+		if err != nil {
+			return fmt.Errorf("import %s: %w", c.importFile, err)
+		}
+		log.Info("imported inventory", "file", c.importFile, "numbers", n)
+	}
+	if c.demo {
+		loaded, err := loadDemo(ctx, st)
+		if err != nil {
+			return fmt.Errorf("demo inventory: %w", err)
+		}
+		log.Info("demo inventory", "loaded", loaded)
+	}
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	svc := removal.NewService(st)
+	h := httpapi.New(svc,
+		httpapi.WithLogger(log),
+		httpapi.WithRateLimiter(httpapi.NewSlidingWindow(c.rateLimit, c.rateWindow, time.Now)),
+	)
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: c.readHeaderTimeout,
+		ReadTimeout:       c.readTimeout,
+		WriteTimeout:      c.writeTimeout,
+		IdleTimeout:       c.idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "ocnumbers server on %s (%s)\n", url, backend)
+	fmt.Fprintf(stdout, "try: curl -s '%s%s'\n", url, httpapi.RouteSummary)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: waiting for in-flight requests", "timeout", c.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		<-serveErr
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func openStore(ctx context.Context, c config) (*sqlstore.Store, string, error) {
+	if c.postgres != "" {
+		var opts []sqlstore.Option
+		if c.pgSchema != "" {
+			opts = append(opts, sqlstore.WithSchema(c.pgSchema))
+		}
+		st, err := sqlstore.Open(ctx, "pgx", c.postgres, opts...)
+		if err != nil {
+			return nil, "", fmt.Errorf("open PostgreSQL: %w", err)
+		}
+		return st, "PostgreSQL", nil
+	}
+	st, err := sqlstore.Open(ctx, "sqlite3", c.db)
+	if err != nil {
+		return nil, "", fmt.Errorf("open SQLite %s: %w", c.db, err)
+	}
+	return st, "SQLite " + c.db, nil
+}
+
+func importFile(ctx context.Context, st store.Store, path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return store.ImportCSV(ctx, st, f)
+}

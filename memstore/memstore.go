@@ -1,0 +1,240 @@
+// Package memstore is an in-memory ocnumbers store, safe for concurrent use.
+//
+// It is meant for the tests of host applications and for small deployments
+// that can rebuild their inventory at start: nothing is persisted, and the
+// whole inventory lives in one process. It keeps, in memory, one record per
+// telephone number (a copy of the store.Number given to Put, normalized) and,
+// so that summaries cost O(1) whatever the inventory's size, running counts of
+// Operator Connect numbers per tenant and status and for all tenants.
+//
+// One mutex guards everything. Apply takes it once per chunk of
+// removal.ChunkSize numbers, so a long batch lets readers and other writers
+// in between chunks while each number is still changed atomically.
+//
+// Decisions where the store contract is silent:
+//   - Every method returns ctx.Err() when the context is already done, and
+//     then changes nothing, so host tests see the same behaviour as with a
+//     database backend.
+//   - CountByStatus counts 0 for a status outside the four of the workflow.
+//   - Records are copied in and out: callers cannot change stored state
+//     through a value they passed or received.
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/ocnumbers/ocnumbers/e164"
+	"github.com/ocnumbers/ocnumbers/removal"
+	"github.com/ocnumbers/ocnumbers/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// counts holds, for each of the four statuses, how many Operator Connect
+// numbers are in it.
+type counts [4]int
+
+func (c *counts) zero() bool { return *c == counts{} }
+
+// record is a stored number and, for an Operator Connect number, the
+// counters of its tenant, so that a status change costs no tenant lookup.
+type record struct {
+	store.Number
+	tenant *counts // nil when not OC
+}
+
+// Store is the in-memory backend. The zero value is not usable; call New.
+type Store struct {
+	mu       sync.Mutex
+	numbers  map[e164.Number]*record
+	byTenant map[string]*counts // Operator Connect numbers only; entries that reach zero are removed
+	all      counts
+}
+
+// Option configures a Store. There are none yet; the type keeps New's
+// signature stable when some are added.
+type Option func(*Store)
+
+// New returns an empty Store.
+func New(opts ...Option) *Store {
+	s := &Store{
+		numbers:  make(map[e164.Number]*record),
+		byTenant: make(map[string]*counts),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// add counts r in its tenant's and the global counters; non-OC numbers are
+// not part of the workflow's summary. Called with mu held.
+func (s *Store) add(r *record) {
+	r.tenant = nil
+	if !r.OperatorConnect {
+		return
+	}
+	c := s.byTenant[r.MSTenantID]
+	if c == nil {
+		c = new(counts)
+		s.byTenant[r.MSTenantID] = c
+	}
+	c[r.Status]++
+	s.all[r.Status]++
+	r.tenant = c
+}
+
+// remove undoes add. Called with mu held.
+func (s *Store) remove(r *record) {
+	if r.tenant == nil {
+		return
+	}
+	r.tenant[r.Status]--
+	s.all[r.Status]--
+	if r.tenant.zero() {
+		delete(s.byTenant, r.MSTenantID)
+	}
+	r.tenant = nil
+}
+
+// Put inserts or replaces numbers, all or nothing: every record is checked
+// with store.NormalizeAll before any is stored. The error for a bad record
+// matches store.ErrInvalidNumber.
+func (s *Store) Put(ctx context.Context, numbers ...store.Number) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	norm, err := store.NormalizeAll(numbers)
+	if err != nil {
+		return fmt.Errorf("memstore: put: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range norm {
+		n := norm[i]
+		if old := s.numbers[n.TelephoneNumber]; old != nil {
+			// Replace in place: records never leave the store by
+			// reference, and a reload of the inventory allocates nothing.
+			s.remove(old)
+			old.Number = n
+			s.add(old)
+			continue
+		}
+		// One allocation per record, so that a stored record does not keep
+		// the whole batch it came in alive.
+		r := &record{Number: n}
+		s.numbers[n.TelephoneNumber] = r
+		s.add(r)
+	}
+	return nil
+}
+
+// Get returns a copy of the stored number, or an error matching
+// store.ErrNotFound.
+func (s *Store) Get(ctx context.Context, n e164.Number) (store.Number, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Number{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.numbers[n]
+	if r == nil {
+		return store.Number{}, fmt.Errorf("memstore: get %s: %w", n, store.ErrNotFound)
+	}
+	return r.Number, nil
+}
+
+// Delete removes numbers and reports how many were stored.
+func (s *Store) Delete(ctx context.Context, numbers ...e164.Number) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	deleted := 0
+	for _, n := range numbers {
+		if r := s.numbers[n]; r != nil {
+			s.remove(r)
+			delete(s.numbers, n)
+			deleted++
+		}
+	}
+	return deleted, nil
+}
+
+// Apply implements removal.Store: a compare-and-set of each number's status,
+// in order, one chunk of removal.ChunkSize numbers per lock, with the context
+// checked before the first chunk and between chunks.
+func (s *Store) Apply(ctx context.Context, numbers []e164.Number, c removal.Change) ([]removal.Outcome, error) {
+	if !c.To.Valid() {
+		// The contract promises a legal change; refuse rather than panic
+		// on an index if a caller breaks it.
+		return nil, fmt.Errorf("memstore: apply: target status %d is not one of 0-3", int(c.To))
+	}
+	out := make([]removal.Outcome, 0, len(numbers))
+	for start := 0; start < len(numbers); start += removal.ChunkSize {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		end := min(start+removal.ChunkSize, len(numbers))
+		out = s.applyChunk(out, numbers[start:end], c)
+	}
+	return out, nil
+}
+
+func (s *Store) applyChunk(out []removal.Outcome, numbers []e164.Number, c removal.Change) []removal.Outcome {
+	var moves [4]bool
+	for _, f := range c.From {
+		if f.Valid() {
+			moves[f] = true
+		}
+	}
+	to, at := c.To, c.At
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, n := range numbers {
+		r := s.numbers[n]
+		if r == nil {
+			out = append(out, removal.Outcome{})
+			continue
+		}
+		from := r.Status
+		o := removal.Outcome{Found: true, OperatorConnect: r.OperatorConnect, Status: from}
+		if r.OperatorConnect && moves[from] {
+			r.tenant[from]--
+			r.tenant[to]++
+			s.all[from]--
+			s.all[to]++
+			r.Status, r.StatusChangedAt = to, at
+			o.Changed = true
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// CountByStatus implements removal.Store from the running counters, without
+// scanning the inventory.
+func (s *Store) CountByStatus(ctx context.Context, msTenantID string, statuses []removal.NumberStatus) ([]int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := &s.all
+	if msTenantID != "" {
+		c = s.byTenant[msTenantID]
+		if c == nil {
+			c = new(counts)
+		}
+	}
+	out := make([]int, len(statuses))
+	for i, st := range statuses {
+		if st.Valid() {
+			out[i] = c[st]
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,122 @@
+// Package httpapi serves the removal workflow over HTTP: the wire contract of
+// SPEC section 5, on net/http alone.
+//
+//	POST /api/v3/oc/action/clear-removal-status          MarkedForRemoval -> Active
+//	POST /api/v3/oc/numbers/action/ready-for-removal     MarkedForRemoval -> ReadyForRemoval (rate limited)
+//	GET  /api/v3/oc/numbers/removal-status/summary       ?msTenantId=GUID
+//	GET  /api/v3/oc/openapi.yaml                         the OpenAPI 3.1 document
+//
+// New returns one http.Handler for all of them, with routes relative to "/";
+// mount it under any base path with http.StripPrefix. The OpenAPI document
+// (OpenAPI, openapi.yaml) describes every request, answer and error code.
+//
+// # Answers
+//
+// Both POST routes take {"telephoneNumbers": ["+14255551212", ...]} and, once
+// the request is valid, answer 200 even when numbers fail: data holds
+// processedCount, successCount and failures (telephoneNumber, errorCode
+// NumberNotFound, NotOperatorConnect or InvalidStatus, currentStatus unless
+// NumberNotFound, detail); status is "success", "partialSuccess" (some
+// succeeded) or "failure" (none did); succeeded is true only for "success";
+// message is the seeds' text when all succeeded, else it gives the counts.
+// The summary answers {"markedForRemovalCount", "readyForRemovalCount",
+// "totalCount"}.
+//
+// Every error is an RFC 9457 problem, application/problem+json, with type
+// (ProblemTypeBase + errorCode), title (fixed per code), status (the HTTP
+// status), detail, instance (the original request path, without the query,
+// also under StripPrefix), errorCode, traceId, errorTicket and, for
+// validation errors, errors: field path ("telephoneNumbers[3]") to messages,
+// as ASP.NET's ValidationProblemDetails.
+//
+// # Error codes
+//
+//	errorCode                 status  when
+//	NullRequestBody           400     body empty (or only white space), null, {}, or telephoneNumbers null
+//	InvalidRequestBody        400     malformed or truncated JSON, not an object, telephoneNumbers not an
+//	                                  array of strings, data after the value, telephoneNumbers twice,
+//	                                  body unreadable
+//	BatchSizeOutOfRange       400     0 or more than 500 numbers
+//	InvalidTelephoneNumber    400     a number not strictly E.164 (each one listed in errors by index)
+//	DuplicateTelephoneNumber  400     a number given twice (message names both indexes)
+//	InvalidTenantId           400     msTenantId not a GUID, repeated, or badly %-escaped
+//	UnsupportedMediaType      415     Content-Type missing, unparsable, not application/json or */*+json,
+//	                                  a charset other than UTF-8, or a Content-Encoding other than identity
+//	RequestTooLarge           413     body over the limit (1 MiB), announced or read
+//	MethodNotAllowed          405     known path, other method; Allow lists the methods
+//	NotFound                  404     no route (also unclean paths such as "//x" or a trailing "/")
+//	RateLimitExceeded         429     ready-for-removal over its limit; Retry-After in whole seconds
+//	InternalError             500     store or limiter failure, panic; details only in the log
+//	RequestCancelled          499/503 the request's context ended mid-call (see below)
+//
+// When a request has several validation problems, errorCode is the first
+// one's, detail says how many there are and quotes the first, and errors
+// lists them all.
+//
+// # Order of checks (POST)
+//
+// Route, method, then the rate limiter (ready-for-removal only), then
+// Content-Encoding and Content-Type (415), then size (413, from
+// Content-Length before reading, else while reading), then JSON (400), then
+// the domain's validation (400), then the store. The limiter comes straight
+// after routing so that every request that reaches it counts, bad ones
+// included; a request refused with 429 is not counted.
+//
+// # Decisions where the specification is silent
+//
+//   - Problem type URIs are ProblemTypeBase + errorCode: identifiers, not
+//     promised to resolve; title is fixed per code (InvalidTenantId's is the
+//     platform's "Invalid msTenantId" and its detail "msTenantId has not a
+//     Guid format"), so clients should branch on errorCode.
+//   - traceId is the trace-id of the request's traceparent header when there
+//     is exactly one and it is valid by W3C Trace Context (lower-case hex,
+//     version not ff, ids not all zero); otherwise 32 random hex digits. It
+//     is not echoed in a response header (no traceresponse standard yet); it
+//     is in every problem and every access log line.
+//   - errorTicket is new for every problem answer (26 random characters,
+//     crypto/rand.Text), logged with the access log line, and for 500s with
+//     the internal error.
+//   - JSON: the telephoneNumbers member matches case-insensitively like
+//     encoding/json (ASP.NET binds that way too); other members are ignored;
+//     the member given twice is InvalidRequestBody, not last-wins, because a
+//     proxy that read the first list would disagree about what was acted on.
+//     A null array element is the string "" and fails E.164 at its index.
+//     Invalid UTF-8 inside strings is replaced by U+FFFD (encoding/json), so
+//     such a number fails E.164 at its index; elsewhere it is harmless.
+//   - Content types: parameters are allowed, but a charset must be UTF-8
+//     (RFC 8259 requires UTF-8 JSON between systems).
+//   - msTenantId matches case-insensitively; "msTenantId=" and a bare
+//     "msTenantId" are empty, meaning all tenants, but repeated is 400 even
+//     when empty. Malformed pairs of other names are ignored.
+//   - Unclean paths are 404 rather than ServeMux's redirect, whose Location
+//     would drop the base path under StripPrefix. GET routes also answer
+//     HEAD; Allow for them is "GET, HEAD".
+//   - Cancellation: if the request's context ends while the service runs,
+//     the partial result (requested, processed, succeeded counts) is logged
+//     at Warn with a ticket, and the answer is a RequestCancelled problem
+//     with those counts: status 499 (nginx's "client closed request") when
+//     the client went away, which it will rarely see, or 503 when a server
+//     deadline expired and the client is still waiting. Numbers not reached
+//     are unchanged, so retrying the batch is safe: done numbers then fail
+//     with InvalidStatus.
+//   - A 500 never carries internal text: the detail is fixed and the error
+//     is logged at Error with the ticket. A panic in the service or store is
+//     recovered, logged with its stack and answered 500; if the answer had
+//     already started the connection is aborted instead.
+//   - Every answer carries Cache-Control: no-store (counts change under the
+//     client) and X-Content-Type-Options: nosniff.
+//   - WithRateLimiter(nil) turns limiting off. The default SlidingWindow is
+//     per process; several instances share a limit through their own
+//     Limiter.
+//
+// # Observability
+//
+// Each request writes one Info line "request" to the WithLogger logger:
+// method, route (the route constant, "" for 404), path (as in instance),
+// status, duration,
+// processedCount, successCount, traceId and errorTicket when there is one.
+// 500s add an Error line "internal error" with the error; cancellations a
+// Warn line "request cancelled" with the partial result. The WithObserver
+// hook gets the same facts as an Observation, once per request, after the
+// answer is written.
+package httpapi

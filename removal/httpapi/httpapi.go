@@ -1,0 +1,411 @@
+package httpapi
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/ocnumbers/ocnumbers/removal"
+)
+
+// The routes, relative to the handler's root.
+const (
+	RouteClearRemovalStatus = "/api/v3/oc/action/clear-removal-status"
+	RouteReadyForRemoval    = "/api/v3/oc/numbers/action/ready-for-removal"
+	RouteSummary            = "/api/v3/oc/numbers/removal-status/summary"
+	RouteOpenAPI            = "/api/v3/oc/openapi.yaml"
+)
+
+// DefaultMaxBodyBytes is the default request body limit: 1 MiB.
+const DefaultMaxBodyBytes = 1 << 20
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// OpenAPI returns the OpenAPI 3.1 document of the API (the one served at
+// RouteOpenAPI).
+func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
+
+// Option configures a Handler.
+type Option func(*config)
+
+type config struct {
+	logger     *slog.Logger
+	limiter    Limiter
+	limiterSet bool
+	maxBody    int64
+	now        func() time.Time
+	observer   func(Observation)
+}
+
+// WithLogger sets the logger of the access log and of internal errors
+// (default: logs are discarded).
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithRateLimiter sets the limiter of the ready-for-removal route (the only
+// limited route). The default is NewSlidingWindow(300, time.Minute, clock)
+// with the WithClock clock; nil turns limiting off.
+func WithRateLimiter(l Limiter) Option {
+	return func(c *config) { c.limiter, c.limiterSet = l, true }
+}
+
+// WithMaxBodyBytes sets the request body limit (default
+// DefaultMaxBodyBytes; n <= 0 also means the default).
+func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBody = n } }
+
+// WithClock sets the clock of the durations in logs and observations and of
+// the default rate limiter (default time.Now).
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithObserver sets a hook, for metrics, called once per request after the
+// response is written (also for 404s and panics).
+func WithObserver(fn func(Observation)) Option { return func(c *config) { c.observer = fn } }
+
+// Observation describes one finished request.
+type Observation struct {
+	Method string
+	// Route is the matched route constant (RouteSummary, ...) also when the
+	// method was not allowed, and "" when no route matched (404): unknown
+	// paths never become metric labels.
+	Route          string
+	Status         int // as written; 499 when the client went away mid-batch
+	Duration       time.Duration
+	ProcessedCount int // batch routes: numbers that got an outcome
+	SuccessCount   int
+	TraceID        string
+	ErrorTicket    string // "" unless the answer was a problem
+}
+
+// Handler serves the API. Create it with New.
+type Handler struct {
+	svc *removal.Service
+	mux *http.ServeMux
+	cfg config
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// New returns the handler for the three routes and the OpenAPI document,
+// relative to "/". Mount it under a base path with http.StripPrefix; the
+// instance in problems is still the request's original path. svc must not
+// be nil.
+func New(svc *removal.Service, opts ...Option) *Handler {
+	if svc == nil {
+		panic("httpapi: New needs a *removal.Service")
+	}
+	h := &Handler{svc: svc, mux: http.NewServeMux(), cfg: config{maxBody: DefaultMaxBodyBytes, now: time.Now}}
+	for _, o := range opts {
+		o(&h.cfg)
+	}
+	if h.cfg.logger == nil {
+		h.cfg.logger = slog.New(slog.DiscardHandler)
+	}
+	if h.cfg.maxBody <= 0 {
+		h.cfg.maxBody = DefaultMaxBodyBytes
+	}
+	if h.cfg.now == nil {
+		h.cfg.now = time.Now
+	}
+	if !h.cfg.limiterSet {
+		h.cfg.limiter = NewSlidingWindow(300, time.Minute, h.cfg.now)
+	}
+	h.route("POST", RouteClearRemovalStatus, "POST", func(ex *exchange, r *http.Request) {
+		h.serveBatch(ex, r, clearOp)
+	})
+	h.route("POST", RouteReadyForRemoval, "POST", func(ex *exchange, r *http.Request) {
+		h.serveBatch(ex, r, readyOp)
+	})
+	h.route("GET", RouteSummary, "GET, HEAD", h.serveSummary)
+	h.route("GET", RouteOpenAPI, "GET, HEAD", serveOpenAPI)
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		ex := w.(*exchange)
+		writeProblem(ex, newProblem(ex, CodeNotFound, "No route matches "+strconv.Quote(r.URL.Path)+"."))
+	})
+	return h
+}
+
+// route registers fn for method and path, and a problem+json 405 for every
+// other method on path. (A pattern with a method is more specific than one
+// without, so the mux picks fn for method; GET patterns also match HEAD.)
+func (h *Handler) route(method, p, allow string, fn func(*exchange, *http.Request)) {
+	h.mux.HandleFunc(method+" "+p, func(w http.ResponseWriter, r *http.Request) {
+		ex := w.(*exchange)
+		ex.route = p
+		fn(ex, r)
+	})
+	h.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+		ex := w.(*exchange)
+		ex.route = p
+		ex.Header().Set("Allow", allow)
+		writeProblem(ex, newProblem(ex, CodeMethodNotAllowed, "Method "+r.Method+" is not allowed on this route; allowed: "+allow+"."))
+	})
+}
+
+// exchange is the ResponseWriter the routes get: it records what the access
+// log and the observer need.
+type exchange struct {
+	http.ResponseWriter
+	status    int
+	route     string
+	instance  string
+	traceID   string
+	ticket    string
+	processed int
+	success   int
+	internal  error // logged at Error level with the ticket, never sent
+}
+
+func (ex *exchange) WriteHeader(code int) {
+	if ex.status == 0 {
+		ex.status = code
+	}
+	ex.ResponseWriter.WriteHeader(code)
+}
+
+func (ex *exchange) Write(b []byte) (int, error) {
+	if ex.status == 0 {
+		ex.status = http.StatusOK
+	}
+	return ex.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (ex *exchange) Unwrap() http.ResponseWriter { return ex.ResponseWriter }
+
+func (ex *exchange) newTicket() string {
+	if ex.ticket == "" {
+		ex.ticket = newTicket()
+	}
+	return ex.ticket
+}
+
+// ServeHTTP routes the request and logs and observes it.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.cfg.now()
+	ex := &exchange{ResponseWriter: w, instance: instance(r), traceID: traceID(r.Header)}
+	defer h.finish(ex, r, start)
+	// Unclean paths are 404 here rather than the mux's redirect, whose
+	// Location would lose the base path under http.StripPrefix.
+	if p := r.URL.Path; p == "" || p[0] != '/' || path.Clean(p) != p {
+		writeProblem(ex, newProblem(ex, CodeNotFound, "No route matches "+strconv.Quote(p)+"."))
+		return
+	}
+	h.mux.ServeHTTP(ex, r)
+}
+
+// instance is the request's original path without the query: RequestURI
+// survives http.StripPrefix; URL.Path is the fallback for requests built
+// without one.
+func instance(r *http.Request) string {
+	if r.RequestURI != "" {
+		if u, err := url.ParseRequestURI(r.RequestURI); err == nil && u.Path != "" {
+			return u.EscapedPath()
+		}
+	}
+	return r.URL.EscapedPath()
+}
+
+// finish recovers a panic (500, logged with the stack), then writes the
+// logs and calls the observer.
+func (h *Handler) finish(ex *exchange, r *http.Request, start time.Time) {
+	v := recover()
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	started := ex.status != 0
+	if v != nil {
+		ex.internal = fmt.Errorf("panic: %v\n%s", v, debug.Stack())
+		if ex.status == 0 {
+			writeProblem(ex, newProblem(ex, removal.CodeInternal, internalDetail))
+		}
+	}
+	d := h.cfg.now().Sub(start)
+	status := ex.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	ctx := r.Context()
+	log := h.cfg.logger
+	if ex.internal != nil {
+		log.LogAttrs(ctx, slog.LevelError, "internal error",
+			slog.String("errorTicket", ex.ticket), slog.String("traceId", ex.traceID),
+			slog.String("route", ex.route), slog.Int("status", status),
+			slog.Int("processedCount", ex.processed), slog.Int("successCount", ex.success),
+			slog.String("error", ex.internal.Error()))
+	}
+	attrs := []slog.Attr{
+		slog.String("method", r.Method), slog.String("route", ex.route), slog.String("path", ex.instance),
+		slog.Int("status", status), slog.Duration("duration", d),
+		slog.Int("processedCount", ex.processed), slog.Int("successCount", ex.success),
+		slog.String("traceId", ex.traceID),
+	}
+	if ex.ticket != "" {
+		attrs = append(attrs, slog.String("errorTicket", ex.ticket))
+	}
+	log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
+	if h.cfg.observer != nil {
+		h.cfg.observer(Observation{
+			Method: r.Method, Route: ex.route, Status: status, Duration: d,
+			ProcessedCount: ex.processed, SuccessCount: ex.success,
+			TraceID: ex.traceID, ErrorTicket: ex.ticket,
+		})
+	}
+	if v != nil && started {
+		// The panic came after the answer started: abort the connection so
+		// the client cannot take a cut-off body for a whole one.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// batchOp is one of the two batch routes.
+type batchOp struct {
+	limited bool
+	call    func(*removal.Service, context.Context, []string) (removal.BatchResult, error)
+	allOK   string // the seed's message when every number succeeded
+	counts  string // format of the message otherwise: succeeded, processed, failed
+}
+
+var (
+	clearOp = batchOp{
+		call:   (*removal.Service).ClearRemovalStatus,
+		allOK:  "Removal status successfully cleared for all numbers",
+		counts: "Removal status cleared for %d of %d numbers; %d failed",
+	}
+	readyOp = batchOp{
+		limited: true,
+		call:    (*removal.Service).MarkReadyForRemoval,
+		allOK:   "Numbers successfully transitioned to ReadyForRemoval status",
+		counts:  "%d of %d numbers transitioned to ReadyForRemoval status; %d failed",
+	}
+)
+
+// Envelope is the 200 answer of both batch routes.
+type Envelope struct {
+	Data      removal.BatchResult `json:"data"`
+	Status    string              `json:"status"` // "success", "partialSuccess" or "failure"
+	Succeeded bool                `json:"succeeded"`
+	Message   string              `json:"message"`
+}
+
+// The values of Envelope.Status.
+const (
+	StatusSuccess        = "success"
+	StatusPartialSuccess = "partialSuccess"
+	StatusFailure        = "failure"
+)
+
+func (h *Handler) serveBatch(ex *exchange, r *http.Request, op batchOp) {
+	if op.limited && !h.admit(ex, r) {
+		return
+	}
+	body, ok := h.readBody(ex, r)
+	if !ok {
+		return
+	}
+	numbers, err := decodeNumbers(body.Bytes())
+	putBuffer(body)
+	if err != nil {
+		writeProblem(ex, newProblem(ex, CodeInvalidRequestBody, err.Error()))
+		return
+	}
+	res, err := op.call(h.svc, r.Context(), numbers)
+	ex.processed, ex.success = res.ProcessedCount, res.SuccessCount
+	if err != nil {
+		h.fail(ex, r, err, len(numbers))
+		return
+	}
+	env := Envelope{Data: res, Status: StatusSuccess, Succeeded: true, Message: op.allOK}
+	if failed := len(res.Failures); failed > 0 || res.SuccessCount != res.ProcessedCount {
+		env.Succeeded = false
+		env.Status = StatusPartialSuccess
+		if res.SuccessCount == 0 {
+			env.Status = StatusFailure
+		}
+		env.Message = fmt.Sprintf(op.counts, res.SuccessCount, res.ProcessedCount, failed)
+	}
+	writeJSON(ex, env)
+}
+
+// admit asks the limiter; it answers 429 or 500 itself and reports false.
+func (h *Handler) admit(ex *exchange, r *http.Request) bool {
+	if h.cfg.limiter == nil {
+		return true
+	}
+	ok, wait, err := h.cfg.limiter.Allow(r.Context())
+	if err != nil {
+		ex.internal = fmt.Errorf("rate limiter: %w", err)
+		writeProblem(ex, newProblem(ex, removal.CodeInternal, internalDetail))
+		return false
+	}
+	if ok {
+		return true
+	}
+	secs := int64((wait + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	ex.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+	writeProblem(ex, newProblem(ex, CodeRateLimitExceeded,
+		"This route accepts a limited number of requests per window; retry after "+strconv.FormatInt(secs, 10)+" seconds."))
+	return false
+}
+
+// fail answers a service error: validation problems are 400; a cancelled
+// request is logged with its partial result (499, or 503 on a deadline); the
+// rest is 500 with the error logged, never sent.
+func (h *Handler) fail(ex *exchange, r *http.Request, err error, requested int) {
+	var ve *removal.ValidationError
+	switch {
+	case errors.As(err, &ve) && len(ve.Problems) > 0:
+		writeProblem(ex, validationProblem(ex, ve))
+	case r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		detail := "The request was cancelled before it completed."
+		if requested > 0 {
+			detail = fmt.Sprintf("The request was cancelled after %d of %d numbers were processed (%d succeeded); the others are unchanged.",
+				ex.processed, requested, ex.success)
+		}
+		p := newProblem(ex, CodeRequestCancelled, detail)
+		if errors.Is(r.Context().Err(), context.DeadlineExceeded) {
+			p.Status = http.StatusServiceUnavailable
+		}
+		h.cfg.logger.LogAttrs(r.Context(), slog.LevelWarn, "request cancelled",
+			slog.String("errorTicket", p.ErrorTicket), slog.String("traceId", ex.traceID),
+			slog.String("route", ex.route), slog.Int("requestedCount", requested),
+			slog.Int("processedCount", ex.processed), slog.Int("successCount", ex.success),
+			slog.String("error", err.Error()))
+		writeProblem(ex, p)
+	default:
+		ex.internal = err
+		writeProblem(ex, newProblem(ex, removal.CodeInternal, internalDetail))
+	}
+}
+
+func (h *Handler) serveSummary(ex *exchange, r *http.Request) {
+	tenant, err := tenantParam(r.URL.RawQuery)
+	var s removal.Summary
+	if err == nil {
+		s, err = h.svc.Summary(r.Context(), tenant)
+	}
+	if err != nil {
+		h.fail(ex, r, err, 0)
+		return
+	}
+	writeJSON(ex, s)
+}
+
+func serveOpenAPI(ex *exchange, _ *http.Request) {
+	h := ex.Header()
+	h.Set("Content-Type", "application/yaml")
+	h.Set("Content-Length", strconv.Itoa(len(openAPI)))
+	h.Set("X-Content-Type-Options", "nosniff") // cacheable: it changes only with the binary
+	ex.WriteHeader(http.StatusOK)
+	ex.Write(openAPI)
+}

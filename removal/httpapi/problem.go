@@ -1,0 +1,160 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/ocnumbers/ocnumbers/removal"
+)
+
+// Error codes of the HTTP layer. The request-level codes of the domain
+// (removal.CodeNullRequestBody, removal.CodeBatchSizeOutOfRange,
+// removal.CodeInvalidTelephoneNumber, removal.CodeDuplicateTelephoneNumber,
+// removal.CodeInvalidTenantID, removal.CodeInternal) are used as they are.
+const (
+	CodeInvalidRequestBody   = "InvalidRequestBody"   // 400: malformed JSON, wrong types, data after the value, duplicate telephoneNumbers key
+	CodeUnsupportedMediaType = "UnsupportedMediaType" // 415: Content-Type not JSON, or a Content-Encoding
+	CodeRequestTooLarge      = "RequestTooLarge"      // 413: body over the limit
+	CodeMethodNotAllowed     = "MethodNotAllowed"     // 405, with Allow
+	CodeNotFound             = "NotFound"             // 404
+	CodeRateLimitExceeded    = "RateLimitExceeded"    // 429, with Retry-After
+	CodeRequestCancelled     = "RequestCancelled"     // 499 (client gone) or 503 (deadline); see the package doc
+)
+
+// StatusClientClosedRequest is the status recorded (and written, although the
+// client rarely sees it) when the client cancels a request mid-batch. The
+// number is nginx's convention; net/http has no name for it.
+const StatusClientClosedRequest = 499
+
+// ProblemTypeBase prefixes every problem type: the type of a problem is
+// ProblemTypeBase + its errorCode. The URIs identify the problem types; they
+// are not promised to be dereferenceable (RFC 9457 section 3.1.1).
+const ProblemTypeBase = "https://ocnumbers.dev/problems/"
+
+// Problem is an RFC 9457 problem details object with the platform's
+// extension members. Every error response of the API carries one, as
+// application/problem+json.
+type Problem struct {
+	Type        string              `json:"type"`        // ProblemTypeBase + ErrorCode
+	Title       string              `json:"title"`       // fixed per error code
+	Status      int                 `json:"status"`      // the HTTP status code
+	Detail      string              `json:"detail"`      // what went wrong with this request
+	Instance    string              `json:"instance"`    // the request's original path, without the query
+	ErrorCode   string              `json:"errorCode"`   // one of the documented codes
+	TraceID     string              `json:"traceId"`     // from traceparent, else generated
+	ErrorTicket string              `json:"errorTicket"` // generated, also logged
+	Errors      map[string][]string `json:"errors,omitempty"`
+}
+
+// kind is one row of the error-code table.
+type kind struct {
+	status int
+	title  string
+}
+
+// codes maps every error code to its HTTP status and title: the one table
+// the package doc repeats.
+var codes = map[string]kind{
+	removal.CodeNullRequestBody:          {http.StatusBadRequest, "Request body is null"},
+	CodeInvalidRequestBody:               {http.StatusBadRequest, "Invalid request body"},
+	removal.CodeBatchSizeOutOfRange:      {http.StatusBadRequest, "Batch size out of range"},
+	removal.CodeInvalidTelephoneNumber:   {http.StatusBadRequest, "Invalid telephone number"},
+	removal.CodeDuplicateTelephoneNumber: {http.StatusBadRequest, "Duplicate telephone number"},
+	removal.CodeInvalidTenantID:          {http.StatusBadRequest, "Invalid msTenantId"},
+	CodeUnsupportedMediaType:             {http.StatusUnsupportedMediaType, "Unsupported media type"},
+	CodeRequestTooLarge:                  {http.StatusRequestEntityTooLarge, "Request too large"},
+	CodeMethodNotAllowed:                 {http.StatusMethodNotAllowed, "Method not allowed"},
+	CodeNotFound:                         {http.StatusNotFound, "Not found"},
+	CodeRateLimitExceeded:                {http.StatusTooManyRequests, "Rate limit exceeded"},
+	removal.CodeInternal:                 {http.StatusInternalServerError, "Internal error"},
+	CodeRequestCancelled:                 {StatusClientClosedRequest, "Request cancelled"},
+}
+
+// ErrorCodes returns every error code the API can answer with, in the order
+// of the package doc's table.
+func ErrorCodes() []string {
+	return []string{
+		removal.CodeNullRequestBody, CodeInvalidRequestBody, removal.CodeBatchSizeOutOfRange,
+		removal.CodeInvalidTelephoneNumber, removal.CodeDuplicateTelephoneNumber, removal.CodeInvalidTenantID,
+		CodeUnsupportedMediaType, CodeRequestTooLarge, CodeMethodNotAllowed, CodeNotFound,
+		CodeRateLimitExceeded, removal.CodeInternal, CodeRequestCancelled,
+	}
+}
+
+// StatusOf returns the HTTP status of an error code, and 500 for an unknown
+// one.
+func StatusOf(code string) int {
+	if k, ok := codes[code]; ok {
+		return k.status
+	}
+	return http.StatusInternalServerError
+}
+
+// newProblem fills the fields that follow from the code and the exchange.
+func newProblem(ex *exchange, code, detail string) Problem {
+	k, ok := codes[code]
+	if !ok {
+		code, k = removal.CodeInternal, codes[removal.CodeInternal]
+	}
+	return Problem{
+		Type: ProblemTypeBase + code, Title: k.title, Status: k.status, Detail: detail,
+		Instance: ex.instance, ErrorCode: code, TraceID: ex.traceID, ErrorTicket: ex.newTicket(),
+	}
+}
+
+// writeProblem sends p. A Problem always marshals, so the error is ignored.
+func writeProblem(ex *exchange, p Problem) {
+	b, _ := json.Marshal(p)
+	h := ex.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	setCommon(h)
+	ex.WriteHeader(p.Status)
+	ex.Write(b)
+}
+
+// writeJSON sends a 200 application/json body.
+func writeJSON(ex *exchange, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		ex.internal = err
+		writeProblem(ex, newProblem(ex, removal.CodeInternal, internalDetail))
+		return
+	}
+	h := ex.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	setCommon(h)
+	ex.WriteHeader(http.StatusOK)
+	ex.Write(b)
+}
+
+// setCommon marks every answer as uncacheable (the counts and statuses change
+// under the client) and not to be sniffed.
+func setCommon(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+const internalDetail = "An internal error occurred. Quote the errorTicket when reporting it."
+
+// validationProblem turns a removal.ValidationError into a 400 problem whose
+// errorCode is the first problem's code and whose errors list them all.
+func validationProblem(ex *exchange, ve *removal.ValidationError) Problem {
+	first := ve.Problems[0]
+	detail := first.Message
+	if first.Code == removal.CodeInvalidTenantID && strings.HasPrefix(detail, removal.TenantIDMessage) {
+		detail = removal.TenantIDMessage // the platform's own wording; errors has the value
+	}
+	if n := len(ve.Problems); n > 1 {
+		detail = "The request has " + strconv.Itoa(n) + " problems, all listed in errors; the first: " + detail
+	}
+	p := newProblem(ex, first.Code, detail)
+	p.Errors = make(map[string][]string, len(ve.Problems))
+	for _, q := range ve.Problems {
+		p.Errors[q.Field] = append(p.Errors[q.Field], q.Message)
+	}
+	return p
+}

@@ -1,0 +1,99 @@
+// Package sqlstore is the SQL backend of ocnumbers: a store.Store on SQLite
+// (the embedded default, github.com/mattn/go-sqlite3, driver "sqlite3") or
+// PostgreSQL (github.com/jackc/pgx/v5/stdlib, driver "pgx"), through sqlx.
+// It passes the same store/storetest suite as memstore, on both databases.
+//
+// Open connects and owns the pool; New works on a pool the host already
+// has, and Close then leaves it open. Both apply the embedded, versioned
+// migrations unless WithoutMigrations is given.
+//
+// # Schema
+//
+// One table, <prefix>numbers: telephone_number (primary key, canonical
+// E.164 text), ms_tenant_id (canonical lower-case GUID text),
+// operator_connect (boolean; 0/1 on SQLite), status (the integer value of
+// removal.NumberStatus, checked 0-3) and status_changed_at (timestamptz on
+// PostgreSQL; on SQLite INTEGER Unix microseconds, UTC: exact at the
+// precision the store contract keeps, and compared as numbers). A partial
+// index on (ms_tenant_id, status) WHERE status IN (2, 3) AND
+// operator_connect holds only the rows Summary counts, so Summary reads
+// that index and never the table, globally or per tenant.
+//
+// Migrations live in migrations/<dialect>/NNNN_name.sql; applied versions
+// are recorded in <prefix>schema_migrations. They run in one transaction
+// that also serialises concurrent Opens (a transaction-scoped advisory lock
+// on PostgreSQL, the write lock on SQLite), so running them twice, or from
+// two processes at once, is safe. A database whose recorded version is
+// newer than the package knows is refused with ErrSchemaTooNew.
+// WithTablePrefix and WithSchema (PostgreSQL only) place the tables beside a
+// host's own; identifiers come only from these options, are checked against
+// [a-z_][a-z0-9_]* and quoted. No statement is ever built from input values.
+//
+// # Transitions
+//
+// Apply moves each number with a compare-and-set on its current status, so
+// two writers racing on one number can never both move it, nor make a move
+// the transition table forbids. The outcomes equal one-by-one processing in
+// request order.
+//
+// SQLite: the batch runs in one BEGIN IMMEDIATE transaction (the write lock
+// is taken up front, so no lock upgrade can fail with "database is locked"),
+// as prepared single-row conditional UPDATEs, measured faster than one
+// IN-list UPDATE; a row is read only when its UPDATE misses, to classify it.
+// ctx is checked between chunks of removal.ChunkSize numbers; on
+// cancellation the chunks done are committed and returned with ctx.Err().
+//
+// PostgreSQL: the batch is one UPDATE … WHERE telephone_number = ANY($n)
+// AND status = … RETURNING in one transaction, plus one SELECT for the
+// misses (a round trip per number or per chunk costs several times more).
+// The driver watches ctx while the statement runs: a cancellation aborts it
+// and nothing is applied. Rows are locked in index order, so concurrent
+// batches do not deadlock; if a host's own writers cause one, the batch is
+// retried, as nothing of it was committed. A miss that a concurrent writer
+// moved into a From status after the UPDATE read it is attempted again, so
+// a reported status is always one the change does not move.
+//
+// Statements and commits run detached from ctx once a transaction has
+// begun (ctx bounds only the wait for a connection and, on SQLite, for the
+// write lock): a cancellation must not abort a chunk halfway nor roll back
+// chunks already reported. On any storage failure the transaction is rolled
+// back and Apply returns no outcomes: exactly what was durably applied.
+//
+// # SQLite
+//
+// A file DSN gets _journal_mode=WAL, _busy_timeout=10000 (ms),
+// _cache_size=-32768 (32 MiB; the default 2 MiB does not hold the Summary
+// index of a million numbers), _foreign_keys=1, _txlock=immediate and _stmt_cache_size=32 (statements
+// are compiled once per connection) unless it sets them (or their
+// aliases) itself. Writers wait for each other, in one process or several,
+// for up to the busy timeout; readers never wait (WAL). An in-memory DSN
+// (":memory:", "file::memory:", mode=memory) gets a pool of one connection,
+// since every connection would otherwise open its own empty database. For
+// New, the host's DSN is used as it is; write transactions are immediate
+// regardless.
+//
+// # PostgreSQL
+//
+// Put, Delete and migrations take a transaction-scoped advisory lock keyed
+// by the table's name, so the store's multi-statement writers never
+// deadlock with each other. Put of 2,000 numbers or more uses COPY into the
+// table inside a savepoint, and falls back to array upserts in the same
+// transaction when a number is already stored; smaller Puts are one
+// INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE.
+//
+// # Put
+//
+// Put normalizes with store.NormalizeAll and writes everything in one
+// transaction, or nothing: SQLite uses prepared multi-row inserts of 100
+// rows; PostgreSQL as above. ctx is checked between statements; a
+// cancelled Put rolls back.
+//
+// # Other decisions
+//
+//   - CountByStatus for MarkedForRemoval and ReadyForRemoval (what Summary
+//     asks) repeats the partial index's WHERE clause term for term, so both
+//     planners prove the index applies; other statuses are counted from
+//     the table.
+//   - WithoutMigrations also skips the schema version check.
+//   - Delete of an absent number is not an error and counts nothing.
+package sqlstore

@@ -1,0 +1,323 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/ocnumbers/ocnumbers/e164"
+	"github.com/ocnumbers/ocnumbers/removal"
+	"github.com/ocnumbers/ocnumbers/store"
+)
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, n e164.Number) (store.Number, error) {
+	var (
+		rec  store.Number
+		st   int
+		atI  int64
+		atT  time.Time
+		at   any = &atI
+		tel  string
+		err  error
+		oc   bool
+		tnt  string
+		dest []any
+	)
+	if s.d == postgres {
+		at = &atT
+	}
+	dest = []any{&tel, &tnt, &oc, &st, at}
+	err = s.db.QueryRowxContext(ctx, s.q.get, string(n)).Scan(dest...)
+	if isNoRows(err) {
+		return store.Number{}, fmt.Errorf("%w: %s", store.ErrNotFound, n)
+	}
+	if err != nil {
+		return store.Number{}, fmt.Errorf("sqlstore: get %s: %w", n, err)
+	}
+	if s.d == sqlite {
+		atT = time.UnixMicro(atI)
+	}
+	rec = store.Number{
+		TelephoneNumber: e164.Number(tel),
+		MSTenantID:      tnt,
+		OperatorConnect: oc,
+		Status:          removal.NumberStatus(st),
+		StatusChangedAt: atT.UTC(),
+	}
+	return rec, nil
+}
+
+// CountByStatus implements removal.Store. Counts of MarkedForRemoval and
+// ReadyForRemoval, which is what Summary asks, read only the partial index
+// of those rows; other statuses are counted from the table.
+func (s *Store) CountByStatus(ctx context.Context, msTenantID string, statuses []removal.NumberStatus) ([]int, error) {
+	indexed := true
+	for _, st := range statuses {
+		if st != removal.MarkedForRemoval && st != removal.ReadyForRemoval {
+			indexed = false
+		}
+	}
+	var query string
+	var args []any
+	switch {
+	case indexed && msTenantID == "":
+		query = s.q.countIdx
+	case indexed:
+		query, args = s.q.countIdxT, []any{msTenantID}
+	case msTenantID == "":
+		query = s.q.countAll
+	default:
+		query, args = s.q.countAllT, []any{msTenantID}
+	}
+	rows, err := s.db.QueryxContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: count: %w", err)
+	}
+	defer rows.Close()
+	var byStatus [4]int
+	for rows.Next() {
+		var st, n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("sqlstore: count: %w", err)
+		}
+		if st >= 0 && st < len(byStatus) {
+			byStatus[st] = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: count: %w", err)
+	}
+	counts := make([]int, len(statuses))
+	for i, st := range statuses {
+		if st.Valid() {
+			counts[i] = byStatus[st]
+		}
+	}
+	return counts, nil
+}
+
+// Delete implements store.Store, in one transaction.
+func (s *Store) Delete(ctx context.Context, numbers ...e164.Number) (int, error) {
+	if len(numbers) == 0 {
+		return 0, nil
+	}
+	total := 0
+	err := s.writeTx(ctx, func(tx txRunner) error {
+		total = 0
+		wctx := context.WithoutCancel(ctx)
+		if s.d == postgres {
+			for start := 0; start < len(numbers); start += pgChunk {
+				chunk := numbers[start:min(start+pgChunk, len(numbers))]
+				arr := make([]string, len(chunk))
+				for i, n := range chunk {
+					arr[i] = string(n)
+				}
+				res, err := tx.ExecContext(wctx, s.q.deleteAny, arr)
+				if err != nil {
+					return err
+				}
+				k, err := res.RowsAffected()
+				if err != nil {
+					return err
+				}
+				total += int(k)
+			}
+			return nil
+		}
+		stmt, err := tx.PreparexContext(wctx, s.q.deleteOne)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, n := range numbers {
+			res, err := stmt.ExecContext(wctx, string(n))
+			if err != nil {
+				return err
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			total += int(k)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: delete: %w", err)
+	}
+	return total, nil
+}
+
+// pgChunk is how many numbers one PostgreSQL statement takes as arrays.
+const pgChunk = 10000
+
+// sqliteRows is how many rows one SQLite insert statement writes (5 bind
+// variables each; SQLite allows 32766).
+const sqliteRows = 100
+
+// copyThreshold is the size from which a PostgreSQL Put uses COPY.
+const copyThreshold = 2000
+
+// Put implements store.Store: all numbers in one transaction, or none. On
+// SQLite it runs multi-row inserts; on PostgreSQL array upserts, or for
+// large loads COPY straight into the table, falling back to array upserts
+// when a number is already stored.
+func (s *Store) Put(ctx context.Context, numbers ...store.Number) error {
+	if len(numbers) == 0 {
+		return nil
+	}
+	ns, err := store.NormalizeAll(numbers)
+	if err != nil {
+		return err
+	}
+	if s.d == postgres {
+		// Upserts lock rows in the order given; Apply locks them in index
+		// order. The same order everywhere means no deadlocks.
+		slices.SortFunc(ns, func(a, b store.Number) int {
+			return strings.Compare(string(a.TelephoneNumber), string(b.TelephoneNumber))
+		})
+	}
+	if s.d == postgres && len(ns) >= copyThreshold {
+		err = s.copyPostgres(ctx, ns)
+	} else {
+		err = s.writeTx(ctx, func(tx txRunner) error {
+			if s.d == postgres {
+				return s.upsertPostgres(ctx, tx, ns)
+			}
+			return s.upsertSQLite(ctx, tx, ns)
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: put: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) upsertSQLite(ctx context.Context, tx txRunner, ns []store.Number) error {
+	wctx := context.WithoutCancel(ctx)
+	args := make([]any, 0, 5*sqliteRows)
+	full := len(ns) / sqliteRows * sqliteRows
+	if full > 0 {
+		stmt, err := tx.PreparexContext(wctx, sqliteUpsert(s.q.table, sqliteRows))
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for start := 0; start < full; start += sqliteRows {
+			if err := ctx.Err(); err != nil {
+				return err // all or nothing: roll back
+			}
+			args = sqliteArgs(args[:0], ns[start:start+sqliteRows])
+			if _, err := stmt.ExecContext(wctx, args...); err != nil {
+				return err
+			}
+		}
+	}
+	if rest := ns[full:]; len(rest) > 0 {
+		args = sqliteArgs(args[:0], rest)
+		if _, err := tx.ExecContext(wctx, sqliteUpsert(s.q.table, len(rest)), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sqliteArgs(args []any, ns []store.Number) []any {
+	for _, n := range ns {
+		args = append(args, string(n.TelephoneNumber), n.MSTenantID, n.OperatorConnect, int(n.Status), n.StatusChangedAt.UnixMicro())
+	}
+	return args
+}
+
+func (s *Store) upsertPostgres(ctx context.Context, tx txRunner, ns []store.Number) error {
+	wctx := context.WithoutCancel(ctx)
+	for start := 0; start < len(ns); start += pgChunk {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		chunk := ns[start:min(start+pgChunk, len(ns))]
+		tel := make([]string, len(chunk))
+		tnt := make([]string, len(chunk))
+		oc := make([]bool, len(chunk))
+		st := make([]int16, len(chunk))
+		at := make([]time.Time, len(chunk))
+		for i, n := range chunk {
+			tel[i], tnt[i], oc[i], st[i], at[i] = string(n.TelephoneNumber), n.MSTenantID, n.OperatorConnect, int16(n.Status), n.StatusChangedAt
+		}
+		if _, err := tx.ExecContext(wctx, s.q.upsertArray, tel, tnt, oc, st, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyPostgres loads numbers with COPY inside a savepoint. COPY cannot
+// replace rows: when a number is already stored it fails with a unique
+// violation, and the load falls back to array upserts in the same
+// transaction.
+func (s *Store) copyPostgres(ctx context.Context, ns []store.Number) error {
+	conn, err := s.db.Connx(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		rc, ok := dc.(interface{ Conn() *pgx.Conn })
+		if !ok {
+			return fmt.Errorf("driver connection %T is not pgx", dc)
+		}
+		pc := rc.Conn()
+		tx, err := pc.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(context.WithoutCancel(ctx))
+		if _, err := tx.Exec(ctx, lockSQL, s.q.lockKey); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "SAVEPOINT bulk_load"); err != nil {
+			return err
+		}
+		_, err = tx.CopyFrom(ctx, s.q.tableIdent, []string{"telephone_number", "ms_tenant_id", "operator_connect", "status", "status_changed_at"},
+			pgx.CopyFromSlice(len(ns), func(i int) ([]any, error) {
+				n := ns[i]
+				return []any{string(n.TelephoneNumber), n.MSTenantID, n.OperatorConnect, int16(n.Status), n.StatusChangedAt}, nil
+			}))
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "23505" {
+			if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT bulk_load"); err != nil {
+				return err
+			}
+			err = s.upsertPgx(ctx, tx, ns)
+		}
+		if err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	})
+}
+
+func (s *Store) upsertPgx(ctx context.Context, tx pgx.Tx, ns []store.Number) error {
+	for start := 0; start < len(ns); start += pgChunk {
+		chunk := ns[start:min(start+pgChunk, len(ns))]
+		tel := make([]string, len(chunk))
+		tnt := make([]string, len(chunk))
+		oc := make([]bool, len(chunk))
+		st := make([]int16, len(chunk))
+		at := make([]time.Time, len(chunk))
+		for i, n := range chunk {
+			tel[i], tnt[i], oc[i], st[i], at[i] = string(n.TelephoneNumber), n.MSTenantID, n.OperatorConnect, int16(n.Status), n.StatusChangedAt
+		}
+		if _, err := tx.Exec(ctx, s.q.upsertArray, tel, tnt, oc, st, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+package sqlstore
+
+import (
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jmoiron/sqlx"
+)
+
+// queries holds every statement, built once from validated identifiers and
+// rebound to the dialect's bind variables. No statement text ever contains
+// an input value.
+type queries struct {
+	table      string // quoted, qualified numbers table
+	tableIdent pgx.Identifier
+	migrations string // quoted, qualified schema_migrations table
+	index      string // quoted index name (unqualified, as CREATE INDEX wants)
+	schema     string // quoted schema, or ""
+	lockKey    int64  // PostgreSQL advisory lock key for migrations
+
+	get         string
+	countIdx    string // global count on the partial index
+	countIdxT   string // per-tenant count on the partial index
+	countAll    string // global count of any statuses
+	countAllT   string // per-tenant count of any statuses
+	setStatus   string // SQLite: conditional single-row update
+	status1     string // SQLite: one row's operator_connect and status
+	deleteOne   string // SQLite
+	updateAny   string // PostgreSQL: one From status, chunk as an array
+	updateAnyN  string // PostgreSQL: several From statuses, returns the old one
+	statusAny   string // PostgreSQL: classify misses
+	deleteAny   string // PostgreSQL
+	upsertArray string // PostgreSQL: insert-or-replace from arrays
+}
+
+const cols = "telephone_number, ms_tenant_id, operator_connect, status, status_changed_at"
+
+const upsertTail = ` ON CONFLICT (telephone_number) DO UPDATE SET
+ ms_tenant_id = excluded.ms_tenant_id, operator_connect = excluded.operator_connect,
+ status = excluded.status, status_changed_at = excluded.status_changed_at`
+
+// The Summary filter: term for term the partial index's WHERE clause, so
+// that both planners prove the index applies.
+const removalFilter = "status IN (2, 3) AND operator_connect"
+
+func buildQueries(d dialect, c config) queries {
+	qual := func(name string) string {
+		if c.schema != "" {
+			return quote(c.schema) + "." + quote(name)
+		}
+		return quote(name)
+	}
+	q := queries{
+		table:      qual(c.prefix + "numbers"),
+		migrations: qual(c.prefix + "schema_migrations"),
+		index:      quote(c.prefix + "numbers_removal_idx"),
+	}
+	q.tableIdent = pgx.Identifier{c.prefix + "numbers"}
+	if c.schema != "" {
+		q.schema = quote(c.schema)
+		q.tableIdent = pgx.Identifier{c.schema, c.prefix + "numbers"}
+	}
+	q.lockKey = lockKey(c.schema + "." + c.prefix + "numbers")
+	t := q.table
+	bind := sqlx.QUESTION
+	if d == postgres {
+		bind = sqlx.DOLLAR
+	}
+	r := func(s string) string { return sqlx.Rebind(bind, s) }
+
+	q.get = r("SELECT " + cols + " FROM " + t + " WHERE telephone_number = ?")
+	q.countIdx = "SELECT status, COUNT(*) FROM " + t + " WHERE " + removalFilter + " GROUP BY status"
+	q.countIdxT = r("SELECT status, COUNT(*) FROM " + t + " WHERE ms_tenant_id = ? AND " + removalFilter + " GROUP BY status")
+	q.countAll = "SELECT status, COUNT(*) FROM " + t + " WHERE operator_connect GROUP BY status"
+	q.countAllT = r("SELECT status, COUNT(*) FROM " + t + " WHERE ms_tenant_id = ? AND operator_connect GROUP BY status")
+
+	q.setStatus = r("UPDATE " + t + " SET status = ?, status_changed_at = ? WHERE telephone_number = ? AND status = ? AND operator_connect")
+	q.status1 = r("SELECT operator_connect, status FROM " + t + " WHERE telephone_number = ?")
+	q.deleteOne = r("DELETE FROM " + t + " WHERE telephone_number = ?")
+
+	q.updateAny = r("UPDATE " + t + " SET status = ?, status_changed_at = ? WHERE telephone_number = ANY(?) AND status = ? AND operator_connect RETURNING telephone_number")
+	// The subquery locks the rows and reads the status the compare-and-set
+	// saw, which RETURNING alone cannot give (it returns new values).
+	q.updateAnyN = r("UPDATE " + t + " AS t SET status = ?, status_changed_at = ? FROM (SELECT telephone_number, status FROM " + t +
+		" WHERE telephone_number = ANY(?) AND status = ANY(?) AND operator_connect ORDER BY telephone_number FOR UPDATE) AS o" +
+		" WHERE t.telephone_number = o.telephone_number RETURNING t.telephone_number, o.status")
+	q.statusAny = r("SELECT telephone_number, operator_connect, status FROM " + t + " WHERE telephone_number = ANY(?)")
+	q.deleteAny = r("DELETE FROM " + t + " WHERE telephone_number = ANY(?)")
+	q.upsertArray = r("INSERT INTO " + t + " (" + cols + ") SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS boolean[]), CAST(? AS smallint[]), CAST(? AS timestamptz[]))" + upsertTail)
+	return q
+}
+
+// sqliteUpsert returns a multi-row insert-or-replace of rows rows.
+func sqliteUpsert(table string, rows int) string {
+	var b strings.Builder
+	b.Grow(len(table) + 200 + rows*12)
+	b.WriteString("INSERT INTO " + table + " (" + cols + ") VALUES ")
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?)")
+	}
+	b.WriteString(upsertTail)
+	return b.String()
+}
+
+// lockKey derives a stable advisory lock key from the table's name, so that
+// stores on different schemas or prefixes do not wait for each other.
+func lockKey(name string) int64 {
+	var h uint64 = 14695981039346656037 // FNV-1a
+	for i := 0; i < len(name); i++ {
+		h ^= uint64(name[i])
+		h *= 1099511628211
+	}
+	return int64(h)
+}

@@ -1,0 +1,470 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/ocnumbers/ocnumbers/e164"
+	"github.com/ocnumbers/ocnumbers/removal"
+	"github.com/ocnumbers/ocnumbers/sqlstore"
+	"github.com/ocnumbers/ocnumbers/store"
+)
+
+const tenant = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+func number(i int) e164.Number { return e164.Number(fmt.Sprintf("+1425%07d", i)) }
+
+func record(i int, s removal.NumberStatus) store.Number {
+	return store.Number{TelephoneNumber: number(i), MSTenantID: tenant, OperatorConnect: true, Status: s,
+		StatusChangedAt: time.Date(2025, 1, 2, 3, 4, 5, 6000, time.UTC)}
+}
+
+func mustPut(tb testing.TB, st store.Store, ns ...store.Number) {
+	tb.Helper()
+	if err := st.Put(context.Background(), ns...); err != nil {
+		tb.Fatalf("Put: %v", err)
+	}
+}
+
+func TestOpenSQLiteDSN(t *testing.T) {
+	pragma := func(t *testing.T, db *sqlx.DB, name string) string {
+		t.Helper()
+		var v string
+		if err := db.Get(&v, "PRAGMA "+name); err != nil {
+			t.Fatalf("PRAGMA %s: %v", name, err)
+		}
+		return v
+	}
+	t.Run("FileDefaults", func(t *testing.T) {
+		st, _ := MustOpenSQLite(t)
+		for name, want := range map[string]string{"journal_mode": "wal", "busy_timeout": "10000", "foreign_keys": "1"} {
+			if got := pragma(t, st.DB(), name); got != want {
+				t.Errorf("PRAGMA %s = %s, want %s", name, got, want)
+			}
+		}
+	})
+	t.Run("CallerParametersKept", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "n.db")
+		st := MustOpenSQLiteAt(t, "file:"+path+"?_busy_timeout=1234&_journal_mode=DELETE")
+		if got := pragma(t, st.DB(), "busy_timeout"); got != "1234" {
+			t.Errorf("busy_timeout = %s, want the caller's 1234", got)
+		}
+		if got := pragma(t, st.DB(), "journal_mode"); got != "delete" {
+			t.Errorf("journal_mode = %s, want the caller's delete", got)
+		}
+	})
+	t.Run("MemoryIsOneDatabase", func(t *testing.T) {
+		// Each pooled connection to :memory: would see its own empty
+		// database; concurrent use must still see one.
+		st := MustOpenMemory(t)
+		mustPut(t, st, record(1, removal.Active))
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				if _, err := st.Get(context.Background(), number(1)); err != nil {
+					t.Errorf("Get from another goroutine: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+	})
+}
+
+func TestOpenRejects(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name, driver string
+		opts         []sqlstore.Option
+	}{
+		{"UnknownDriver", "mysql", nil},
+		{"SchemaOnSQLite", "sqlite3", []sqlstore.Option{sqlstore.WithSchema("x")}},
+		{"BadPrefix", "sqlite3", []sqlstore.Option{sqlstore.WithTablePrefix("oc-")}},
+		{"UpperCasePrefix", "sqlite3", []sqlstore.Option{sqlstore.WithTablePrefix("Oc_")}},
+		{"QuoteInPrefix", "sqlite3", []sqlstore.Option{sqlstore.WithTablePrefix(`a"; DROP TABLE x; --`)}},
+		{"BadSchema", "pgx", []sqlstore.Option{sqlstore.WithSchema("public.x")}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st, err := sqlstore.Open(ctx, c.driver, ":memory:", c.opts...)
+			if err == nil {
+				st.Close()
+				t.Fatal("Open succeeded, want an error")
+			}
+		})
+	}
+	t.Run("NilDB", func(t *testing.T) {
+		if _, err := sqlstore.New(nil); err == nil {
+			t.Fatal("New(nil) succeeded")
+		}
+	})
+}
+
+// sharedDB is one database that several stores open: a SQLite file or a
+// PostgreSQL schema.
+type sharedDB struct {
+	name string
+	// fresh names a new, empty database.
+	fresh      func(t *testing.T) string
+	open       func(t *testing.T, where string, opts ...sqlstore.Option) (*sqlstore.Store, error)
+	migrations func(where, prefix string) string // qualified schema_migrations table
+}
+
+func sharedDBs() []sharedDB {
+	return []sharedDB{
+		{
+			name:  "SQLiteFile",
+			fresh: func(t *testing.T) string { return filepath.Join(t.TempDir(), "shared.db") },
+			open: func(t *testing.T, where string, opts ...sqlstore.Option) (*sqlstore.Store, error) {
+				return sqlstore.Open(context.Background(), "sqlite3", where, opts...)
+			},
+			migrations: func(_, prefix string) string { return `"` + prefix + `schema_migrations"` },
+		},
+		{
+			name:  "PostgreSQL",
+			fresh: func(t *testing.T) string { return MustSchema(t) },
+			open: func(t *testing.T, where string, opts ...sqlstore.Option) (*sqlstore.Store, error) {
+				_, dsn := postgresAdmin(t)
+				return sqlstore.Open(context.Background(), "pgx", dsn, append([]sqlstore.Option{sqlstore.WithSchema(where)}, opts...)...)
+			},
+			migrations: func(where, prefix string) string { return `"` + where + `"."` + prefix + `schema_migrations"` },
+		},
+	}
+}
+
+func (s sharedDB) mustOpen(t *testing.T, where string, opts ...sqlstore.Option) *sqlstore.Store {
+	t.Helper()
+	st, err := s.open(t, where, opts...)
+	if err != nil {
+		t.Fatalf("Open %s: %v", where, err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func (s sharedDB) versions(t *testing.T, st *sqlstore.Store, where, prefix string) []int {
+	t.Helper()
+	var vs []int
+	if err := st.DB().Select(&vs, "SELECT version FROM "+s.migrations(where, prefix)+" ORDER BY version"); err != nil {
+		t.Fatalf("reading versions: %v", err)
+	}
+	return vs
+}
+
+func TestMigrations(t *testing.T) {
+	for _, db := range sharedDBs() {
+		t.Run(db.name, func(t *testing.T) {
+			if db.name == "PostgreSQL" {
+				postgresDSN(t)
+			}
+			known := sqlstore.KnownVersion(map[string]string{"SQLiteFile": "sqlite3", "PostgreSQL": "pgx"}[db.name])
+			wantVersions := func(t *testing.T, st *sqlstore.Store, where, prefix string) {
+				t.Helper()
+				vs := db.versions(t, st, where, prefix)
+				if len(vs) != known || vs[0] != 1 || vs[len(vs)-1] != known {
+					t.Errorf("schema_migrations holds %v, want 1..%d once each", vs, known)
+				}
+			}
+
+			t.Run("AppliedTwice", func(t *testing.T) {
+				where := db.fresh(t)
+				first := db.mustOpen(t, where)
+				mustPut(t, first, record(1, removal.MarkedForRemoval))
+				first.Close()
+				second := db.mustOpen(t, where)
+				if _, err := second.Get(context.Background(), number(1)); err != nil {
+					t.Errorf("Get after reopening: %v", err)
+				}
+				wantVersions(t, second, where, "")
+			})
+
+			t.Run("ConcurrentOpen", func(t *testing.T) {
+				where := db.fresh(t)
+				stores := make([]*sqlstore.Store, 4)
+				errs := make([]error, len(stores))
+				var wg sync.WaitGroup
+				for i := range stores {
+					wg.Go(func() { stores[i], errs[i] = db.open(t, where) })
+				}
+				wg.Wait()
+				for i, err := range errs {
+					if err != nil {
+						t.Errorf("Open %d: %v", i, err)
+						continue
+					}
+					t.Cleanup(func() { stores[i].Close() })
+				}
+				if t.Failed() {
+					return
+				}
+				wantVersions(t, stores[0], where, "")
+			})
+
+			t.Run("NewerSchemaRefused", func(t *testing.T) {
+				where := db.fresh(t)
+				st := db.mustOpen(t, where)
+				newer := known + 1
+				if _, err := st.DB().Exec(st.DB().Rebind("INSERT INTO "+db.migrations(where, "")+" (version, name) VALUES (?, ?)"), newer, "from the future"); err != nil {
+					t.Fatal(err)
+				}
+				again, err := db.open(t, where)
+				if err == nil {
+					again.Close()
+					t.Fatal("Open on a newer schema succeeded")
+				}
+				if !errors.Is(err, sqlstore.ErrSchemaTooNew) {
+					t.Errorf("err = %v, want ErrSchemaTooNew", err)
+				}
+				want := fmt.Sprintf("database schema version %d is newer than this library knows (%d)", newer, known)
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("err = %q, want it to say %q", err, want)
+				}
+			})
+
+			t.Run("WithoutMigrations", func(t *testing.T) {
+				where := db.fresh(t)
+				if db.name == "PostgreSQL" {
+					admin, _ := postgresAdmin(t)
+					if _, err := admin.Exec(`CREATE SCHEMA "` + where + `"`); err != nil {
+						t.Fatal(err)
+					}
+				}
+				st := db.mustOpen(t, where, sqlstore.WithoutMigrations())
+				_, err := st.Get(context.Background(), number(1))
+				if err == nil || errors.Is(err, store.ErrNotFound) {
+					t.Errorf("Get on a database without the schema: %v, want a missing-table error", err)
+				}
+			})
+
+			t.Run("TablePrefix", func(t *testing.T) {
+				where := db.fresh(t)
+				a := db.mustOpen(t, where, sqlstore.WithTablePrefix("oc_"))
+				b := db.mustOpen(t, where, sqlstore.WithTablePrefix("other_"))
+				mustPut(t, a, record(1, removal.Active))
+				if _, err := b.Get(context.Background(), number(1)); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("store with another prefix sees the number: %v", err)
+				}
+				if got := a.TableName(); !strings.HasSuffix(got, `"oc_numbers"`) {
+					t.Errorf("TableName() = %s, want it to end in \"oc_numbers\"", got)
+				}
+				var n int
+				if err := a.DB().Get(&n, "SELECT COUNT(*) FROM "+a.TableName()); err != nil || n != 1 {
+					t.Errorf("rows in %s: %d, %v; want 1", a.TableName(), n, err)
+				}
+				wantVersions(t, a, where, "oc_")
+			})
+		})
+	}
+}
+
+func TestNewOnCallersPool(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "host.db")
+	db, err := sqlx.Open("sqlite3", path+"?_journal_mode=WAL&_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st, err := sqlstore.New(db, sqlstore.WithTablePrefix("ocn_"))
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	mustPut(t, st, record(1, removal.Active))
+	if err := st.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := db.Ping(); err != nil {
+		t.Errorf("the host's pool was closed by Store.Close: %v", err)
+	}
+}
+
+// TestSummaryUsesPartialIndex checks that both Summary statements can be
+// answered from the partial index: their WHERE clause must imply the
+// index's, which each planner proves term by term.
+func TestSummaryUsesPartialIndex(t *testing.T) {
+	t.Run("SQLite", func(t *testing.T) {
+		st, _ := MustOpenSQLite(t)
+		global, perTenant := st.SummaryQueries()
+		for name, q := range map[string]string{"Global": global, "Tenant": perTenant} {
+			t.Run(name, func(t *testing.T) {
+				var args []any
+				if strings.Contains(q, "?") {
+					args = append(args, tenant)
+				}
+				rows, err := st.DB().Queryx("EXPLAIN QUERY PLAN "+q, args...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer rows.Close()
+				var plan []string
+				for rows.Next() {
+					var id, parent, unused int
+					var detail string
+					if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+						t.Fatal(err)
+					}
+					plan = append(plan, detail)
+				}
+				text := strings.Join(plan, "\n")
+				if !strings.Contains(text, "numbers_removal_idx") || strings.Contains(text, "SCAN numbers\n") || strings.HasSuffix(text, "SCAN numbers") {
+					t.Errorf("plan does not read only the partial index:\n%s", text)
+				}
+			})
+		}
+	})
+	t.Run("PostgreSQL", func(t *testing.T) {
+		st, _ := MustOpenPostgres(t)
+		global, perTenant := st.SummaryQueries()
+		for name, q := range map[string]string{"Global": global, "Tenant": perTenant} {
+			t.Run(name, func(t *testing.T) {
+				tx, err := st.DB().Beginx()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tx.Rollback()
+				// With sequential scans priced out, the planner picks the
+				// partial index if, and only if, it can prove it applies.
+				if _, err := tx.Exec("SET LOCAL enable_seqscan = off"); err != nil {
+					t.Fatal(err)
+				}
+				var args []any
+				if strings.Contains(q, "$1") {
+					args = append(args, tenant)
+				}
+				var plan []string
+				if err := tx.Select(&plan, "EXPLAIN "+q, args...); err != nil {
+					t.Fatal(err)
+				}
+				text := strings.Join(plan, "\n")
+				if !strings.Contains(text, "numbers_removal_idx") || strings.Contains(text, "Seq Scan") {
+					t.Errorf("plan does not read only the partial index:\n%s", text)
+				}
+			})
+		}
+	})
+}
+
+// TestCrossProcess runs two stores, each with its own connection pool as
+// two processes would have, on one database, racing conflicting batches of
+// every action on the same numbers. No interleaving may surface an error,
+// make an illegal move, or lose a count.
+func TestCrossProcess(t *testing.T) {
+	for _, db := range sharedDBs() {
+		t.Run(db.name, func(t *testing.T) {
+			if db.name == "PostgreSQL" {
+				postgresDSN(t)
+			}
+			where := db.fresh(t)
+			stores := []*sqlstore.Store{db.mustOpen(t, where), db.mustOpen(t, where)}
+			const pool = 120
+			initial := make([]store.Number, pool)
+			for i := range initial {
+				initial[i] = record(i, removal.NumberStatus(i%3)) // never ReadyForRemoval at the start
+			}
+			mustPut(t, stores[0], initial...)
+
+			type move struct {
+				n        e164.Number
+				from, to removal.NumberStatus
+			}
+			var mu sync.Mutex
+			var moves []move
+			successes := 0
+			actions := removal.Actions()
+			seed := rand.Uint64()
+			t.Logf("seed %d", seed)
+			var wg sync.WaitGroup
+			for g := range 6 {
+				st := stores[g%2]
+				wg.Go(func() {
+					r := rand.New(rand.NewPCG(seed, uint64(g)))
+					for range 25 {
+						a := actions[r.IntN(len(actions))]
+						perm := r.Perm(pool)[:1+r.IntN(pool)]
+						batch := make([]e164.Number, len(perm))
+						for i, j := range perm {
+							batch[i] = number(j)
+						}
+						c := removal.Change{From: a.From, To: a.To, At: time.Now().UTC().Truncate(time.Microsecond)}
+						out, err := st.Apply(context.Background(), batch, c)
+						if err != nil {
+							t.Errorf("%s: %v", a.Name, err)
+							return
+						}
+						if len(out) != len(batch) {
+							t.Errorf("%s: %d outcomes for %d numbers", a.Name, len(out), len(batch))
+							return
+						}
+						mu.Lock()
+						for i, o := range out {
+							switch {
+							case !o.Found || !o.OperatorConnect:
+								t.Errorf("%s: %s reported absent or not OC: %+v", a.Name, batch[i], o)
+							case o.Changed:
+								moves = append(moves, move{batch[i], o.Status, a.To})
+								successes++
+							case c.Allows(o.Status):
+								t.Errorf("%s: %s is %s, which it moves, but was not changed", a.Name, batch[i], o.Status)
+							}
+						}
+						mu.Unlock()
+					}
+				})
+			}
+			wg.Wait()
+			if t.Failed() {
+				return
+			}
+
+			// Per number, the reported moves must form a path from the
+			// initial to the final status: moves in minus moves out equals
+			// [final is s] - [initial is s] for every status s.
+			flow := make(map[e164.Number]*[4]int)
+			for _, m := range moves {
+				if !removal.CanTransition(m.from, m.to) {
+					t.Errorf("%s moved %s -> %s", m.n, m.from, m.to)
+				}
+				if flow[m.n] == nil {
+					flow[m.n] = new([4]int)
+				}
+				flow[m.n][m.to]++
+				flow[m.n][m.from]--
+			}
+			var recount [4]int
+			for i, in := range initial {
+				got, err := stores[1].Get(context.Background(), in.TelephoneNumber)
+				if err != nil {
+					t.Fatalf("Get: %v", err)
+				}
+				recount[got.Status]++
+				want := [4]int{}
+				want[got.Status]++
+				want[in.Status]--
+				f := flow[in.TelephoneNumber]
+				if f == nil {
+					f = new([4]int)
+				}
+				if *f != want {
+					t.Errorf("number %d: moves %v do not lead from %s to %s", i, *f, in.Status, got.Status)
+				}
+			}
+			if successes == 0 {
+				t.Error("no batch moved anything: the test raced nothing")
+			}
+			sum, err := removal.NewService(stores[0]).Summary(context.Background(), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.MarkedForRemovalCount != recount[removal.MarkedForRemoval] || sum.ReadyForRemovalCount != recount[removal.ReadyForRemoval] {
+				t.Errorf("Summary %+v, recount %v", sum, recount)
+			}
+		})
+	}
+}

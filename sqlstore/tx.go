@@ -1,0 +1,97 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// txRunner is what *sqlx.Tx and *sqlx.Conn have in common: statements run
+// inside one write transaction.
+type txRunner interface {
+	sqlx.ExecerContext
+	sqlx.QueryerContext
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+	PreparexContext(ctx context.Context, query string) (*sqlx.Stmt, error)
+}
+
+// writeTx runs fn in one write transaction and commits when fn returns nil.
+//
+// ctx bounds only the wait for a connection and for the write lock. The
+// transaction itself, and the commit, are detached from ctx: a cancellation
+// must never abort a chunk halfway or roll back chunks already reported as
+// applied. Callers check ctx between chunks themselves.
+//
+// On PostgreSQL the transaction first takes an advisory lock on the table
+// (lockSQL), so that Put, Delete and migrations, which may run several
+// statements, never deadlock with each other (PostgreSQL would detect it
+// only after deadlock_timeout, 1 s by default). Apply does not use writeTx
+// there: it is one statement that locks its rows in index order.
+//
+// On SQLite the transaction is BEGIN IMMEDIATE whatever the DSN says: it
+// takes the write lock up front (waiting up to the busy timeout), so a
+// transaction that reads before it writes can never fail to upgrade its lock
+// with "database is locked".
+func (s *Store) writeTx(ctx context.Context, fn func(tx txRunner) error) (err error) {
+	conn, err := s.db.Connx(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	wctx := context.WithoutCancel(ctx)
+	if s.d == postgres {
+		tx, err := conn.BeginTxx(wctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, lockSQL, s.q.lockKey); err != nil {
+			tx.Rollback()
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+		if err := fn(tx); err != nil {
+			tx.Rollback()
+			return err
+		}
+		return tx.Commit()
+	}
+
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	if err := fn(conn); err != nil {
+		s.sqliteRollback(wctx, conn)
+		return err
+	}
+	if _, err := conn.ExecContext(wctx, "COMMIT"); err != nil {
+		s.sqliteRollback(wctx, conn)
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// sqliteRollback ends a transaction begun by hand. If that fails, the
+// connection may still be inside it; it is dropped from the pool rather than
+// handed, mid-transaction, to the next caller. An in-memory database lives
+// in its only connection, which is kept.
+func (s *Store) sqliteRollback(ctx context.Context, conn *sqlx.Conn) {
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil && !s.memory {
+		conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+}
+
+// lockSQL serialises the store's writers on PostgreSQL; its key is derived
+// from the schema and table name.
+const lockSQL = "SELECT pg_advisory_xact_lock($1)"
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

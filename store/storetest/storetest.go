@@ -1,0 +1,181 @@
+// Package storetest is the conformance and property suite that every
+// ocnumbers storage backend runs: the project's memstore and sqlstore, and
+// any store.Store a host application writes itself.
+//
+// A backend's test file runs it in three lines:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store { return mystore.New() })
+//	}
+//
+// newStore must return a fresh, empty store on every call; register its
+// cleanup with t.Cleanup. The suite drives the store only through its public
+// contract: store.Store's Put, Get, Delete, and the removal.Service built on
+// it with removal.NewService. Expected results come from the tables of the
+// specification (transition table, batch rules, summary), written out again
+// in this package rather than taken from package removal, so a bug in the
+// domain code is caught too.
+//
+// Run's subtests:
+//   - PutGetDelete: round trip, replace, ErrNotFound, canonical tenant IDs,
+//     all-or-nothing Put, Delete counts.
+//   - Actions: every action × every starting status × (Operator Connect, not
+//     Operator Connect, absent), the order of checks, counts, request order,
+//     batches of 500 and 501.
+//   - Validation: request-level failures change nothing.
+//   - Cancellation: cancelled before and during a batch of 500.
+//   - Summary: per tenant, global, invalid tenant, after every kind of change.
+//   - Model: a rapid state-machine test comparing the store with a reference
+//     model after every step (see CheckModel).
+//   - Concurrency: conflicting batches from many goroutines, then flow
+//     conservation per number (see WithConcurrency).
+//
+// # Number of rapid sequences
+//
+// rapid v1.3.0 sets the number of checks of one rapid.Check only globally,
+// with the -rapid.checks flag or the RAPID_CHECKS environment variable
+// (default 100). The suite therefore runs the model property in rounds:
+// WithChecks(n) (default 1000) runs ceil(n / checks-per-Check) rounds, each
+// a full rapid.Check with its own random seed. When RAPID_CHECKS or
+// -rapid.checks is given explicitly, or a seed or fail file is fixed to
+// reproduce a failure, exactly one round runs, so the environment always
+// wins. -short divides the count by 5, as rapid does. RAPID_STEPS sets the
+// average sequence length (default 30).
+//
+// Every number the suite uses starts with +1425 (North American plan,
+// area 425), and tenants are fixed GUIDs; the store must hold nothing
+// else while the suite runs.
+//
+// # Decisions
+//
+// Where the specification leaves the suite's design open:
+//   - Times are compared with time.Equal: a backend may return any location,
+//     but must keep the instant to the microsecond.
+//   - Failure.Detail is the domain's human text: the suite requires it to
+//     be non-empty and checks everything else of a Failure exactly.
+//   - The model test uses one store from newStore and empties it at the
+//     start of every sequence by deleting its 540-number universe, so that
+//     SQL backends do not create a database per sequence. After each step
+//     it reads back every number the step touched and the summaries of
+//     every tenant and of all; a "verifyAll" step, drawn at random, and the
+//     end of every sequence read back the whole universe. Large batches are
+//     derived from one drawn seed (cheap to generate); small ones are drawn
+//     element by element so that rapid shrinks them well.
+//   - Mid-batch cancellation uses a context that reports "cancelled" after
+//     its first k calls of Err or Done, so the test needs no timing; see
+//     the bound documented in the Cancellation subtest.
+//   - The concurrency test learns the status each change came from by
+//     wrapping the store and recording Apply's outcomes, then checks flow
+//     conservation per number against the records read back with Get.
+package storetest
+
+import (
+	"flag"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/ocnumbers/ocnumbers/removal"
+	"github.com/ocnumbers/ocnumbers/store"
+)
+
+// Option tunes Run for a backend.
+type Option func(*config)
+
+type config struct {
+	checks     int
+	goroutines int
+	iterations int
+}
+
+func defaults() config {
+	return config{checks: 1000, goroutines: 8, iterations: 40}
+}
+
+func newConfig(opts []Option) config {
+	c := defaults()
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
+
+// WithChecks sets how many random sequences the model test runs (default
+// 1000; slow backends may choose 200). RAPID_CHECKS overrides it; see the
+// package doc.
+func WithChecks(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.checks = n
+		}
+	}
+}
+
+// WithConcurrency sets the size of the concurrency test: how many goroutines
+// run conflicting batches at once, and how many batches each runs (default 8
+// and 40). Backends that serialize writers may reduce it.
+func WithConcurrency(goroutines, iterations int) Option {
+	return func(c *config) {
+		if goroutines > 0 {
+			c.goroutines = goroutines
+		}
+		if iterations > 0 {
+			c.iterations = iterations
+		}
+	}
+}
+
+// Run runs the whole suite against the stores newStore makes. Each subtest
+// calls newStore for a fresh, empty store.
+func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) {
+	cfg := newConfig(opts)
+	t.Run("PutGetDelete", func(t *testing.T) { testPutGetDelete(t, newStore) })
+	t.Run("Actions", func(t *testing.T) { testActions(t, newStore) })
+	t.Run("Validation", func(t *testing.T) { testValidation(t, newStore) })
+	t.Run("Cancellation", func(t *testing.T) { testCancellation(t, newStore) })
+	t.Run("Summary", func(t *testing.T) { testSummary(t, newStore) })
+	t.Run("Model", func(t *testing.T) { CheckModel(t, newStore(t), opts...) })
+	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, newStore(t), cfg) })
+}
+
+// modelRounds is how many rapid.Check calls give at least want sequences,
+// or 1 when the run is pinned by the environment or the command line.
+func modelRounds(want int) int {
+	for _, env := range []string{"RAPID_CHECKS", "RAPID_SEED", "RAPID_FAILFILE"} {
+		if _, ok := os.LookupEnv(env); ok {
+			return 1
+		}
+	}
+	pinned := false
+	flag.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "rapid.checks", "rapid.seed", "rapid.failfile":
+			pinned = true
+		}
+	})
+	if pinned {
+		return 1
+	}
+	per := 100
+	if f := flag.Lookup("rapid.checks"); f != nil {
+		if g, ok := f.Value.(flag.Getter); ok {
+			if v, ok := g.Get().(int); ok && v > 0 {
+				per = v
+			}
+		}
+	}
+	return max(1, (want+per-1)/per)
+}
+
+// The fixed clock of the suite's services: not UTC and with nanoseconds, so
+// that the stored time shows the normalization to UTC microseconds.
+var (
+	clockZone = time.FixedZone("UTC+02", 2*3600)
+	clockNow  = time.Date(2026, 11, 22, 13, 4, 5, 123456789, clockZone)
+	// stampNow is what a successful change must store.
+	stampNow = clockNow.UTC().Truncate(time.Microsecond)
+)
+
+func newService(st removal.Store) *removal.Service {
+	return removal.NewService(st, removal.WithClock(func() time.Time { return clockNow }))
+}
