@@ -17,8 +17,10 @@
 // # Decisions where the specification is silent
 //
 //   - Checks run in a fixed order and the first failure is reported: empty
-//     input, missing '+', the first character that is not an ASCII digit, no
-//     digits, leading 0, too few digits, too many digits, unknown country code.
+//     input, missing '+' (when the text starts with a digit; any other first
+//     character is named as a bad character at position 0), the first
+//     character that is not an ASCII digit, no digits, leading 0, too few
+//     digits, too many digits, unknown country code.
 //   - Positions in reasons are 0-based byte offsets into the input (so the
 //     '+' is position 0). A byte that is not valid UTF-8 is named by its hex
 //     value ("contains invalid UTF-8 byte 0xff at position 4"), never shown as

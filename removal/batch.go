@@ -43,7 +43,7 @@ func ValidateBatch(numbers []string) ([]e164.Number, error) {
 			msg := err.Error()
 			var pe *e164.Error
 			if errors.As(err, &pe) {
-				msg = strconv.Quote(s) + " is not a valid E.164 number: " + pe.Reason
+				msg = quote(s) + " is not a valid E.164 number: " + pe.Reason
 			}
 			problems = append(problems, Problem{
 				Field: elementField(i), Index: i, Value: s, Code: CodeInvalidTelephoneNumber, Message: msg,
@@ -53,7 +53,7 @@ func ValidateBatch(numbers []string) ([]e164.Number, error) {
 		if first, dup := seen[n]; dup {
 			problems = append(problems, Problem{
 				Field: elementField(i), Index: i, Value: s, Code: CodeDuplicateTelephoneNumber,
-				Message: strconv.Quote(s) + " appears twice: at telephoneNumbers[" + strconv.Itoa(first) + "] and telephoneNumbers[" + strconv.Itoa(i) + "]",
+				Message: quote(s) + " appears twice: at telephoneNumbers[" + strconv.Itoa(first) + "] and telephoneNumbers[" + strconv.Itoa(i) + "]",
 			})
 			continue
 		}
@@ -64,4 +64,15 @@ func ValidateBatch(numbers []string) ([]e164.Number, error) {
 		return nil, &ValidationError{Problems: problems}
 	}
 	return out, nil
+}
+
+// maxQuoted bounds how much of a bad value a message repeats, so a huge
+// value cannot flood a log line or a response; Problem.Value keeps it whole.
+const maxQuoted = 64
+
+func quote(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:maxQuoted]) + "... (" + strconv.Itoa(len(s)) + " bytes)"
 }

@@ -165,3 +165,19 @@ func TestParseTenantID(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateBatchLongValue(t *testing.T) {
+	long := "+1" + strings.Repeat("9", 10000)
+	_, err := removal.ValidateBatch([]string{long})
+	var ve *removal.ValidationError
+	if !errors.As(err, &ve) || len(ve.Problems) != 1 {
+		t.Fatalf("err = %v", err)
+	}
+	p := ve.Problems[0]
+	if p.Value != long {
+		t.Error("Problem.Value must keep the whole value")
+	}
+	if len(p.Message) > 200 || !strings.Contains(p.Message, "10002 bytes") {
+		t.Errorf("message not bounded: %d bytes: %.120s", len(p.Message), p.Message)
+	}
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ocnumbers/ocnumbers/memstore"
 	"github.com/ocnumbers/ocnumbers/removal"
+	"github.com/ocnumbers/ocnumbers/removal/httpapi"
 	"github.com/ocnumbers/ocnumbers/store"
 )
 
@@ -53,24 +54,30 @@ func run(ctx context.Context, w io.Writer) error {
 
 	out.step("Summary, all tenants")
 	sum, err := svc.Summary(ctx, "")
+	var res removal.BatchResult
 	out.show(sum, err)
 
 	out.step("Mark for removal: an Active and a ReleaseRequested number move; a ReadyForRemoval one cannot")
-	out.batch(svc.MarkForRemoval(ctx, []string{"+14151231234", "+442071838750", "+442071838752"}))
+	res, err = svc.MarkForRemoval(ctx, []string{"+14151231234", "+442071838750", "+442071838752"})
+	out.batch(removal.MarkForRemovalAction, res, err)
 
 	out.step("Ready for removal: one succeeds, one is unknown, one is not Operator Connect")
-	out.batch(svc.MarkReadyForRemoval(ctx, []string{"+14255551212", "+19999999999", "+442071838751"}))
+	res, err = svc.MarkReadyForRemoval(ctx, []string{"+14255551212", "+19999999999", "+442071838751"})
+	out.batch(removal.ReadyForRemovalAction, res, err)
 
 	out.step("Clear removal status: +14255551212 is now ReadyForRemoval and can never be cleared")
-	out.batch(svc.ClearRemovalStatus(ctx, []string{"+14255551213", "+14255551212"}))
+	res, err = svc.ClearRemovalStatus(ctx, []string{"+14255551213", "+14255551212"})
+	out.batch(removal.ClearRemovalStatusAction, res, err)
 
 	out.step("Invalid request: nothing is applied, every problem is listed")
-	out.batch(svc.ClearRemovalStatus(ctx, []string{"+14151231234", "0044 20 7183 8750", "+14151231234"}))
+	res, err = svc.ClearRemovalStatus(ctx, []string{"+14151231234", "0044 20 7183 8750", "+14151231234"})
+	out.batch(removal.ClearRemovalStatusAction, res, err)
 
 	out.step("Cancelled call: nothing is applied")
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	out.batch(svc.MarkReadyForRemoval(cancelled, []string{"+14151231234"}))
+	res, err = svc.MarkReadyForRemoval(cancelled, []string{"+14151231234"})
+	out.batch(removal.ReadyForRemovalAction, res, err)
 
 	out.step("Summary for tenant " + fabrikam)
 	sum, err = svc.Summary(ctx, fabrikam)
@@ -82,32 +89,16 @@ func run(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
-// envelope is the body the HTTP API answers a batch action with.
-type envelope struct {
-	Data      removal.BatchResult `json:"data"`
-	Status    string              `json:"status"`
-	Succeeded bool                `json:"succeeded"`
-	Message   string              `json:"message"`
-}
-
 // printer writes the walk-through's steps and results.
 type printer struct{ w io.Writer }
 
 // batch prints a batch action's result as the HTTP API's body.
-func (p printer) batch(res removal.BatchResult, err error) {
+func (p printer) batch(a removal.Action, res removal.BatchResult, err error) {
 	if err != nil {
 		p.show(nil, err)
 		return
 	}
-	e := envelope{Data: res, Status: "success", Succeeded: true, Message: "all numbers processed"}
-	if n := len(res.Failures); n > 0 {
-		e.Status, e.Succeeded = "partialSuccess", false
-		if res.SuccessCount == 0 {
-			e.Status = "failure"
-		}
-		e.Message = fmt.Sprintf("%d of %d numbers processed successfully; %d failed", res.SuccessCount, res.ProcessedCount, n)
-	}
-	p.show(e, nil)
+	p.show(httpapi.NewEnvelope(a, res), nil)
 }
 
 func (p printer) step(s string) { fmt.Fprintf(p.w, "\n# %s\n", s) }

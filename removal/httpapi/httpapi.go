@@ -322,6 +322,27 @@ func (h *Handler) serveBatch(ex *exchange, r *http.Request, op batchOp) {
 		h.fail(ex, r, err, len(numbers))
 		return
 	}
+	writeJSON(ex, op.envelope(res))
+}
+
+// NewEnvelope returns the 200 answer for a batch action's result, with the
+// seeds' messages for the two routed actions and a generic one for the
+// others (which have no route, but hosts and the quickstart print them the
+// same way).
+func NewEnvelope(a removal.Action, res removal.BatchResult) Envelope {
+	switch a.Name {
+	case removal.ClearRemovalStatusAction.Name:
+		return clearOp.envelope(res)
+	case removal.ReadyForRemovalAction.Name:
+		return readyOp.envelope(res)
+	}
+	return batchOp{
+		allOK:  "All numbers processed: " + a.Name,
+		counts: a.Name + ": %d of %d numbers succeeded; %d failed",
+	}.envelope(res)
+}
+
+func (op batchOp) envelope(res removal.BatchResult) Envelope {
 	env := Envelope{Data: res, Status: StatusSuccess, Succeeded: true, Message: op.allOK}
 	if failed := len(res.Failures); failed > 0 || res.SuccessCount != res.ProcessedCount {
 		env.Succeeded = false
@@ -331,7 +352,7 @@ func (h *Handler) serveBatch(ex *exchange, r *http.Request, op batchOp) {
 		}
 		env.Message = fmt.Sprintf(op.counts, res.SuccessCount, res.ProcessedCount, failed)
 	}
-	writeJSON(ex, env)
+	return env
 }
 
 // admit asks the limiter; it answers 429 or 500 itself and reports false.
