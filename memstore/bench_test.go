@@ -66,7 +66,13 @@ func (s *baselineStore) reset(pool [][]string) {
 	defer s.mu.Unlock()
 	for _, batch := range pool {
 		for _, tn := range batch {
-			s.recs[tn] = &baselineRecord{status: 2}
+			// In place, as memstore's Put does: fresh allocations would
+			// scatter the records and slow the baseline down.
+			if r := s.recs[tn]; r != nil {
+				*r = baselineRecord{status: 2}
+			} else {
+				s.recs[tn] = &baselineRecord{status: 2}
+			}
 		}
 	}
 }

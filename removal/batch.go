@@ -36,7 +36,7 @@ func ValidateBatch(numbers []string) ([]e164.Number, error) {
 	}
 	out := make([]e164.Number, len(numbers))
 	var problems []Problem
-	seen := make(map[e164.Number]int, len(numbers))
+	var seen seenSet
 	for i, s := range numbers {
 		n, err := e164.Parse(s)
 		if err != nil {
@@ -50,14 +50,13 @@ func ValidateBatch(numbers []string) ([]e164.Number, error) {
 			})
 			continue
 		}
-		if first, dup := seen[n]; dup {
+		if first, dup := seen.add(n, i); dup {
 			problems = append(problems, Problem{
 				Field: elementField(i), Index: i, Value: s, Code: CodeDuplicateTelephoneNumber,
 				Message: quote(s) + " appears twice: at telephoneNumbers[" + strconv.Itoa(first) + "] and telephoneNumbers[" + strconv.Itoa(i) + "]",
 			})
 			continue
 		}
-		seen[n] = i
 		out[i] = n
 	}
 	if problems != nil {
@@ -75,4 +74,32 @@ func quote(s string) string {
 		return strconv.Quote(s)
 	}
 	return strconv.Quote(s[:maxQuoted]) + "... (" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// seenSet finds repeated numbers in one batch without a map: the digits of
+// a valid E.164 number (at most 15, the first not 0) are exactly one uint64,
+// and a batch fits an open-addressing table that lives on the stack.
+type seenSet struct {
+	keys [2 * seenSlots]uint64 // 0 is empty: no valid number has value 0
+	at   [2 * seenSlots]int16
+}
+
+const seenSlots = 1 << 9 // 2*512 = 1024 slots for at most 500 numbers
+
+// add records n at index i, or returns the index it was first seen at.
+func (t *seenSet) add(n e164.Number, i int) (int, bool) {
+	var k uint64
+	for j := 1; j < len(n); j++ {
+		k = k*10 + uint64(n[j]-'0')
+	}
+	const mask = 2*seenSlots - 1
+	for h := (k * 0x9E3779B97F4A7C15) >> 54; ; h = (h + 1) & mask {
+		switch t.keys[h] {
+		case 0:
+			t.keys[h], t.at[h] = k, int16(i)
+			return 0, false
+		case k:
+			return int(t.at[h]), true
+		}
+	}
 }

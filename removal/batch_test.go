@@ -39,6 +39,10 @@ func TestValidateBatch(t *testing.T) {
 		{"empty", []string{}, []problem{{"telephoneNumbers", "0", removal.CodeBatchSizeOutOfRange, -1}}},
 		{"501", numbers(501), []problem{{"telephoneNumbers", "501", removal.CodeBatchSizeOutOfRange, -1}}},
 		{"501 with bad numbers reports the size only", append(numbers(500), "bad"), []problem{{"telephoneNumbers", "501", removal.CodeBatchSizeOutOfRange, -1}}},
+		{"500 with the last repeating the first", append(numbers(499), "+14255550000"), []problem{
+			{"telephoneNumbers[499]", "+14255550000", removal.CodeDuplicateTelephoneNumber, 499},
+		}},
+		{"same digits, different lengths are distinct", []string{"+4420718387", "+44207183870", "+442071838700"}, nil},
 		{"missing plus", []string{"14255551212"}, []problem{{"telephoneNumbers[0]", "14255551212", removal.CodeInvalidTelephoneNumber, 0}}},
 		{"every bad one listed", []string{"+14255551212", "", "+1 425 555 1213", "+14255551214", "abc"}, []problem{
 			{"telephoneNumbers[1]", "", removal.CodeInvalidTelephoneNumber, 1},

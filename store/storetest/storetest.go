@@ -61,9 +61,14 @@
 //     end of every sequence read back the whole universe. Large batches are
 //     derived from one drawn seed (cheap to generate); small ones are drawn
 //     element by element so that rapid shrinks them well.
-//   - Mid-batch cancellation uses a context that reports "cancelled" after
-//     its first k calls of Err or Done, so the test needs no timing; see
-//     the bound documented in the Cancellation subtest.
+//   - Mid-batch cancellation needs no timing: the context answers "not
+//     done" to its first k calls of Err or Done, whoever makes them
+//     (Service, store, database driver), and "cancelled" after. With e the
+//     calls made before the store's Apply was entered, a store that checks
+//     at least every removal.ChunkSize numbers cannot process more than
+//     (k-e)*ChunkSize numbers; the test asserts that bound for k from 1 to
+//     1000, and that the store holds the model applied to exactly the
+//     reported prefix, with nothing beyond it touched.
 //   - The concurrency test learns the status each change came from by
 //     wrapping the store and recording Apply's outcomes, then checks flow
 //     conservation per number against the records read back with Get.
