@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -204,6 +205,7 @@ func BenchmarkMarkReady500(b *testing.B) {
 			}
 			run := func(b *testing.B, move func(b *testing.B, batch []string)) {
 				reset(b)
+				b.Cleanup(func() { reset(b) }) // the data set is shared with other benchmarks
 				i := 0
 				for b.Loop() {
 					if i == len(batches) {
@@ -386,6 +388,7 @@ func BenchmarkLoad1M(b *testing.B) {
 				for range b.N {
 					b.StopTimer()
 					st := tg.loadTo(b)
+					runtime.GC() // start both loads with the same heap
 					b.StartTimer()
 					if err := st.Put(context.Background(), recs...); err != nil {
 						b.Fatal(err)
@@ -396,6 +399,7 @@ func BenchmarkLoad1M(b *testing.B) {
 				for range b.N {
 					b.StopTimer()
 					st := tg.loadTo(b)
+					runtime.GC()
 					b.StartTimer()
 					if tg.pg {
 						rawCopy(b, st, recs)
@@ -453,6 +457,7 @@ func rawCopy(b *testing.B, st *sqlstore.Store, recs []store.Number) {
 func BenchmarkSuite(b *testing.B) {
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
+			be.require(b)
 			storetest.RunBenchmarks(b, func(b *testing.B) store.Store { return be.open(b) })
 		})
 	}

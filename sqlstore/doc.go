@@ -83,10 +83,13 @@
 //
 // # Put
 //
-// Put normalizes with store.NormalizeAll and writes everything in one
+// Put normalizes every record (store.Normalize's rules; a rejected Put
+// returns store.NormalizeAll's error) and writes everything in one
 // transaction, or nothing: SQLite uses prepared multi-row inserts of 100
-// rows; PostgreSQL as above. ctx is checked between statements; a
-// cancelled Put rolls back.
+// rows; PostgreSQL as above. From 2,000 records, records are normalized
+// while earlier ones are written (on another goroutine for SQLite, as pgx
+// encodes them for COPY). ctx is checked between statements; a cancelled
+// Put rolls back.
 //
 // # Other decisions
 //

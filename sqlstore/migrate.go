@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -66,7 +67,7 @@ func knownVersion(d dialect) int {
 
 // ErrSchemaTooNew matches (errors.Is) the error Open and New return for a
 // database migrated by a newer version of this package.
-var ErrSchemaTooNew = fmt.Errorf("sqlstore: database schema is newer than this library knows")
+var ErrSchemaTooNew = errors.New("sqlstore: database schema is newer than this library knows")
 
 type schemaTooNewError struct{ db, known int }
 
@@ -127,7 +128,7 @@ func (s *Store) migrate(ctx context.Context, c config) error {
 		return nil
 	})
 	if err != nil {
-		if _, ok := err.(*schemaTooNewError); ok {
+		if errors.Is(err, ErrSchemaTooNew) {
 			return err
 		}
 		return fmt.Errorf("sqlstore: migrate: %w", err)

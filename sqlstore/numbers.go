@@ -19,22 +19,17 @@ import (
 // Get implements store.Store.
 func (s *Store) Get(ctx context.Context, n e164.Number) (store.Number, error) {
 	var (
-		rec  store.Number
-		st   int
-		atI  int64
-		atT  time.Time
-		at   any = &atI
-		tel  string
-		err  error
-		oc   bool
-		tnt  string
-		dest []any
+		tel, tnt string
+		oc       bool
+		st       int
+		micros   int64     // SQLite
+		at       time.Time // PostgreSQL
 	)
-	if s.d == postgres {
-		at = &atT
+	when := any(&at)
+	if s.d == sqlite {
+		when = &micros
 	}
-	dest = []any{&tel, &tnt, &oc, &st, at}
-	err = s.db.QueryRowxContext(ctx, s.q.get, string(n)).Scan(dest...)
+	err := s.db.QueryRowxContext(ctx, s.q.get, string(n)).Scan(&tel, &tnt, &oc, &st, when)
 	if isNoRows(err) {
 		return store.Number{}, fmt.Errorf("%w: %s", store.ErrNotFound, n)
 	}
@@ -42,16 +37,15 @@ func (s *Store) Get(ctx context.Context, n e164.Number) (store.Number, error) {
 		return store.Number{}, fmt.Errorf("sqlstore: get %s: %w", n, err)
 	}
 	if s.d == sqlite {
-		atT = time.UnixMicro(atI)
+		at = time.UnixMicro(micros)
 	}
-	rec = store.Number{
+	return store.Number{
 		TelephoneNumber: e164.Number(tel),
 		MSTenantID:      tnt,
 		OperatorConnect: oc,
 		Status:          removal.NumberStatus(st),
-		StatusChangedAt: atT.UTC(),
-	}
-	return rec, nil
+		StatusChangedAt: at.UTC(),
+	}, nil
 }
 
 // CountByStatus implements removal.Store. Counts of MarkedForRemoval and
@@ -173,31 +167,44 @@ func (s *Store) Put(ctx context.Context, numbers ...store.Number) error {
 	if len(numbers) == 0 {
 		return nil
 	}
+	if s.d == postgres && len(numbers) >= copyThreshold {
+		if err := s.copyPostgres(ctx, numbers); err != nil {
+			if errors.Is(err, store.ErrInvalidNumber) {
+				return err
+			}
+			return fmt.Errorf("sqlstore: put: %w", err)
+		}
+		return nil
+	}
+	if s.d == sqlite && len(numbers) >= copyThreshold {
+		return s.loadSQLite(ctx, numbers)
+	}
 	ns, err := store.NormalizeAll(numbers)
 	if err != nil {
 		return err
 	}
 	if s.d == postgres {
-		// Upserts lock rows in the order given; Apply locks them in index
-		// order. The same order everywhere means no deadlocks.
-		slices.SortFunc(ns, func(a, b store.Number) int {
-			return strings.Compare(string(a.TelephoneNumber), string(b.TelephoneNumber))
-		})
+		sortNumbers(ns)
 	}
-	if s.d == postgres && len(ns) >= copyThreshold {
-		err = s.copyPostgres(ctx, ns)
-	} else {
-		err = s.writeTx(ctx, func(tx txRunner) error {
-			if s.d == postgres {
-				return s.upsertPostgres(ctx, tx, ns)
-			}
-			return s.upsertSQLite(ctx, tx, ns)
-		})
-	}
+	err = s.writeTx(ctx, func(tx txRunner) error {
+		if s.d == postgres {
+			return s.upsertPostgres(ctx, tx, ns)
+		}
+		return s.upsertSQLite(ctx, tx, ns)
+	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: put: %w", err)
 	}
 	return nil
+}
+
+// sortNumbers puts records in telephone number order. An upsert locks rows
+// in the order given, Apply in index order: the same order everywhere
+// means they never deadlock.
+func sortNumbers(ns []store.Number) {
+	slices.SortFunc(ns, func(a, b store.Number) int {
+		return strings.Compare(string(a.TelephoneNumber), string(b.TelephoneNumber))
+	})
 }
 
 func (s *Store) upsertSQLite(ctx context.Context, tx txRunner, ns []store.Number) error {
@@ -225,6 +232,90 @@ func (s *Store) upsertSQLite(ctx context.Context, tx txRunner, ns []store.Number
 		if _, err := tx.ExecContext(wctx, sqliteUpsert(s.q.table, len(rest)), args...); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// loadSQLite is Put for large loads: another goroutine normalizes the
+// records, a chunk of sqliteRows at a time, while this one writes the
+// chunks before. A bad record rolls everything back; the error is then
+// store.NormalizeAll's.
+func (s *Store) loadSQLite(ctx context.Context, numbers []store.Number) error {
+	chunks := make(chan []store.Number, 8)
+	done := make(chan struct{})
+	bad := false // written before chunks is closed, read after
+	go func() {
+		defer close(chunks)
+		seen := make(map[uint64]struct{}, len(numbers))
+		buf := make([]store.Number, 0, sqliteRows)
+		var norm normalizer
+		for _, r := range numbers {
+			n, ok := norm.normalize(r)
+			if !ok {
+				bad = true
+				return
+			}
+			key := numberKey(n.TelephoneNumber)
+			if _, dup := seen[key]; dup {
+				bad = true
+				return
+			}
+			seen[key] = struct{}{}
+			if buf = append(buf, n); len(buf) == sqliteRows {
+				select {
+				case chunks <- buf:
+				case <-done:
+					return
+				}
+				buf = make([]store.Number, 0, sqliteRows)
+			}
+		}
+		if len(buf) > 0 {
+			select {
+			case chunks <- buf:
+			case <-done:
+			}
+		}
+	}()
+	err := s.writeTx(ctx, func(tx txRunner) error {
+		wctx := context.WithoutCancel(ctx)
+		stmt, err := tx.PreparexContext(wctx, sqliteUpsert(s.q.table, sqliteRows))
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		args := make([]any, 0, 5*sqliteRows)
+		for rows := range chunks {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			args = sqliteArgs(args[:0], rows)
+			if len(rows) == sqliteRows {
+				_, err = stmt.ExecContext(wctx, args...)
+			} else {
+				_, err = tx.ExecContext(wctx, sqliteUpsert(s.q.table, len(rows)), args...)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if bad {
+			return errBadRecord
+		}
+		return nil
+	})
+	close(done)
+	for range chunks { // let the producer finish
+	}
+	if bad {
+		_, err = store.NormalizeAll(numbers)
+		if err == nil {
+			err = errors.New("sqlstore: put: a record was rejected but passes NormalizeAll")
+		}
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: put: %w", err)
 	}
 	return nil
 }
@@ -258,23 +349,69 @@ func (s *Store) upsertPostgres(ctx context.Context, tx txRunner, ns []store.Numb
 	return nil
 }
 
-// copyPostgres loads numbers with COPY inside a savepoint. COPY cannot
-// replace rows: when a number is already stored it fails with a unique
-// violation, and the load falls back to array upserts in the same
-// transaction.
-func (s *Store) copyPostgres(ctx context.Context, ns []store.Number) error {
+// normalizer is store.Normalize for large loads, where most records share
+// a few tenant IDs: it remembers their canonical forms instead of building
+// a new string per record. It accepts exactly what store.Normalize accepts
+// (TestBulkPut checks the rejections); the error of a rejected load comes
+// from store.NormalizeAll itself.
+type normalizer struct {
+	tenants map[string]string
+}
+
+func (z *normalizer) normalize(n store.Number) (store.Number, bool) {
+	if _, err := e164.Parse(string(n.TelephoneNumber)); err != nil || !n.Status.Valid() {
+		return n, false
+	}
+	t, ok := z.tenants[n.MSTenantID]
+	if !ok {
+		var err error
+		if t, err = removal.ParseTenantID(n.MSTenantID); err != nil {
+			return n, false
+		}
+		if z.tenants == nil || len(z.tenants) >= 4096 {
+			z.tenants = make(map[string]string)
+		}
+		z.tenants[n.MSTenantID] = t
+	}
+	n.MSTenantID = t
+	n.StatusChangedAt = n.StatusChangedAt.UTC().Truncate(time.Microsecond)
+	return n, true
+}
+
+// numberKey is a valid number's digits as an integer: at most 15 digits,
+// the first not 0, so distinct numbers get distinct keys. A map of these
+// holds no pointers, which the garbage collector of a million-number load
+// does not have to scan.
+func numberKey(n e164.Number) uint64 {
+	var k uint64
+	for i := 1; i < len(n); i++ {
+		k = k*10 + uint64(n[i]-'0')
+	}
+	return k
+}
+
+// errBadRecord stops a COPY at a record that store.NormalizeAll rejects.
+var errBadRecord = errors.New("bad record")
+
+// copyPostgres loads numbers with COPY inside a savepoint, normalizing each
+// record as pgx encodes it, so that checking overlaps with the server's
+// work. COPY cannot replace rows: when a number is already stored it fails
+// with a unique violation, and the load falls back to array upserts in the
+// same transaction. A bad record aborts the load; the error is then
+// store.NormalizeAll's.
+func (s *Store) copyPostgres(ctx context.Context, numbers []store.Number) error {
 	conn, err := s.db.Connx(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	return conn.Raw(func(dc any) error {
+	bad := false // pgx reports the callback's error only as the server's
+	err = conn.Raw(func(dc any) error {
 		rc, ok := dc.(interface{ Conn() *pgx.Conn })
 		if !ok {
 			return fmt.Errorf("driver connection %T is not pgx", dc)
 		}
-		pc := rc.Conn()
-		tx, err := pc.Begin(ctx)
+		tx, err := rc.Conn().Begin(ctx)
 		if err != nil {
 			return err
 		}
@@ -285,9 +422,21 @@ func (s *Store) copyPostgres(ctx context.Context, ns []store.Number) error {
 		if _, err := tx.Exec(ctx, "SAVEPOINT bulk_load"); err != nil {
 			return err
 		}
+		seen := make(map[uint64]struct{}, len(numbers))
+		var norm normalizer
 		_, err = tx.CopyFrom(ctx, s.q.tableIdent, []string{"telephone_number", "ms_tenant_id", "operator_connect", "status", "status_changed_at"},
-			pgx.CopyFromSlice(len(ns), func(i int) ([]any, error) {
-				n := ns[i]
+			pgx.CopyFromSlice(len(numbers), func(i int) ([]any, error) {
+				n, ok := norm.normalize(numbers[i])
+				if !ok {
+					bad = true
+					return nil, errBadRecord
+				}
+				key := numberKey(n.TelephoneNumber)
+				if _, dup := seen[key]; dup {
+					bad = true
+					return nil, errBadRecord
+				}
+				seen[key] = struct{}{}
 				return []any{string(n.TelephoneNumber), n.MSTenantID, n.OperatorConnect, int16(n.Status), n.StatusChangedAt}, nil
 			}))
 		var pe *pgconn.PgError
@@ -295,6 +444,11 @@ func (s *Store) copyPostgres(ctx context.Context, ns []store.Number) error {
 			if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT bulk_load"); err != nil {
 				return err
 			}
+			ns, nerr := store.NormalizeAll(numbers)
+			if nerr != nil {
+				return nerr
+			}
+			sortNumbers(ns)
 			err = s.upsertPgx(ctx, tx, ns)
 		}
 		if err != nil {
@@ -302,6 +456,13 @@ func (s *Store) copyPostgres(ctx context.Context, ns []store.Number) error {
 		}
 		return tx.Commit(ctx)
 	})
+	if bad {
+		_, err = store.NormalizeAll(numbers)
+		if err == nil {
+			err = errors.New("sqlstore: put: a record was rejected during COPY but passes NormalizeAll")
+		}
+	}
+	return err
 }
 
 func (s *Store) upsertPgx(ctx context.Context, tx pgx.Tx, ns []store.Number) error {
