@@ -52,6 +52,18 @@ type Number string
 // String returns the number as text.
 func (n Number) String() string { return string(n) }
 
+// Key returns the digits of a valid number as an integer. At most 15 digits,
+// the first not 0, fit a uint64 exactly, so distinct valid numbers have
+// distinct keys: sets of numbers can be kept without strings or pointers.
+// The key of an invalid Number is meaningless.
+func (n Number) Key() uint64 {
+	var k uint64
+	for i := 1; i < len(n); i++ {
+		k = k*10 + uint64(n[i]-'0')
+	}
+	return k
+}
+
 // Length limits of the digits after '+'.
 const (
 	MinDigits = 7  // Niue's numbers are the shortest real ones.

@@ -231,3 +231,19 @@ func TestRealisticNumbersAccepted(t *testing.T) {
 		t.Errorf("numbers cover %d regions, want at least 200", len(regions))
 	}
 }
+
+func TestKey(t *testing.T) {
+	cases := map[e164.Number]uint64{
+		"+14255551212":     14255551212,
+		"+6831234":         6831234,
+		"+999999999999999": 999999999999999,
+	}
+	for n, want := range cases {
+		if got := n.Key(); got != want {
+			t.Errorf("%s.Key() = %d, want %d", n, got, want)
+		}
+	}
+	if e164.Number("+4420718387").Key() == e164.Number("+44207183870").Key() {
+		t.Error("numbers of different lengths share a key")
+	}
+}

@@ -76,9 +76,9 @@ func quote(s string) string {
 	return strconv.Quote(s[:maxQuoted]) + "... (" + strconv.Itoa(len(s)) + " bytes)"
 }
 
-// seenSet finds repeated numbers in one batch without a map: the digits of
-// a valid E.164 number (at most 15, the first not 0) are exactly one uint64,
-// and a batch fits an open-addressing table that lives on the stack.
+// seenSet finds repeated numbers in one batch without a map: a valid
+// number's Key is exact and never 0, and a batch fits an open-addressing
+// table that lives on the stack.
 type seenSet struct {
 	keys [2 * seenSlots]uint64 // 0 is empty: no valid number has value 0
 	at   [2 * seenSlots]int16
@@ -88,10 +88,7 @@ const seenSlots = 1 << 9 // 2*512 = 1024 slots for at most 500 numbers
 
 // add records n at index i, or returns the index it was first seen at.
 func (t *seenSet) add(n e164.Number, i int) (int, bool) {
-	var k uint64
-	for j := 1; j < len(n); j++ {
-		k = k*10 + uint64(n[j]-'0')
-	}
+	k := n.Key()
 	const mask = 2*seenSlots - 1
 	for h := (k * 0x9E3779B97F4A7C15) >> 54; ; h = (h + 1) & mask {
 		switch t.keys[h] {

@@ -246,21 +246,14 @@ func (s *Store) loadSQLite(ctx context.Context, numbers []store.Number) error {
 	bad := false // written before chunks is closed, read after
 	go func() {
 		defer close(chunks)
-		seen := make(map[uint64]struct{}, len(numbers))
 		buf := make([]store.Number, 0, sqliteRows)
-		var norm normalizer
+		var norm store.Normalizer
 		for _, r := range numbers {
-			n, ok := norm.normalize(r)
-			if !ok {
+			n, err := norm.Next(r)
+			if err != nil {
 				bad = true
 				return
 			}
-			key := numberKey(n.TelephoneNumber)
-			if _, dup := seen[key]; dup {
-				bad = true
-				return
-			}
-			seen[key] = struct{}{}
 			if buf = append(buf, n); len(buf) == sqliteRows {
 				select {
 				case chunks <- buf:
@@ -334,60 +327,11 @@ func (s *Store) upsertPostgres(ctx context.Context, tx txRunner, ns []store.Numb
 			return err
 		}
 		chunk := ns[start:min(start+pgChunk, len(ns))]
-		tel := make([]string, len(chunk))
-		tnt := make([]string, len(chunk))
-		oc := make([]bool, len(chunk))
-		st := make([]int16, len(chunk))
-		at := make([]time.Time, len(chunk))
-		for i, n := range chunk {
-			tel[i], tnt[i], oc[i], st[i], at[i] = string(n.TelephoneNumber), n.MSTenantID, n.OperatorConnect, int16(n.Status), n.StatusChangedAt
-		}
-		if _, err := tx.ExecContext(wctx, s.q.upsertArray, tel, tnt, oc, st, at); err != nil {
+		if _, err := tx.ExecContext(wctx, s.q.upsertArray, pgColumns(chunk)...); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// normalizer is store.Normalize for large loads, where most records share
-// a few tenant IDs: it remembers their canonical forms instead of building
-// a new string per record. It accepts exactly what store.Normalize accepts
-// (TestBulkPut checks the rejections); the error of a rejected load comes
-// from store.NormalizeAll itself.
-type normalizer struct {
-	tenants map[string]string
-}
-
-func (z *normalizer) normalize(n store.Number) (store.Number, bool) {
-	if _, err := e164.Parse(string(n.TelephoneNumber)); err != nil || !n.Status.Valid() {
-		return n, false
-	}
-	t, ok := z.tenants[n.MSTenantID]
-	if !ok {
-		var err error
-		if t, err = removal.ParseTenantID(n.MSTenantID); err != nil {
-			return n, false
-		}
-		if z.tenants == nil || len(z.tenants) >= 4096 {
-			z.tenants = make(map[string]string)
-		}
-		z.tenants[n.MSTenantID] = t
-	}
-	n.MSTenantID = t
-	n.StatusChangedAt = n.StatusChangedAt.UTC().Truncate(time.Microsecond)
-	return n, true
-}
-
-// numberKey is a valid number's digits as an integer: at most 15 digits,
-// the first not 0, so distinct numbers get distinct keys. A map of these
-// holds no pointers, which the garbage collector of a million-number load
-// does not have to scan.
-func numberKey(n e164.Number) uint64 {
-	var k uint64
-	for i := 1; i < len(n); i++ {
-		k = k*10 + uint64(n[i]-'0')
-	}
-	return k
 }
 
 // errBadRecord stops a COPY at a record that store.NormalizeAll rejects.
@@ -422,21 +366,14 @@ func (s *Store) copyPostgres(ctx context.Context, numbers []store.Number) error 
 		if _, err := tx.Exec(ctx, "SAVEPOINT bulk_load"); err != nil {
 			return err
 		}
-		seen := make(map[uint64]struct{}, len(numbers))
-		var norm normalizer
+		var norm store.Normalizer
 		_, err = tx.CopyFrom(ctx, s.q.tableIdent, []string{"telephone_number", "ms_tenant_id", "operator_connect", "status", "status_changed_at"},
 			pgx.CopyFromSlice(len(numbers), func(i int) ([]any, error) {
-				n, ok := norm.normalize(numbers[i])
-				if !ok {
+				n, err := norm.Next(numbers[i])
+				if err != nil {
 					bad = true
 					return nil, errBadRecord
 				}
-				key := numberKey(n.TelephoneNumber)
-				if _, dup := seen[key]; dup {
-					bad = true
-					return nil, errBadRecord
-				}
-				seen[key] = struct{}{}
 				return []any{string(n.TelephoneNumber), n.MSTenantID, n.OperatorConnect, int16(n.Status), n.StatusChangedAt}, nil
 			}))
 		var pe *pgconn.PgError
@@ -468,17 +405,22 @@ func (s *Store) copyPostgres(ctx context.Context, numbers []store.Number) error 
 func (s *Store) upsertPgx(ctx context.Context, tx pgx.Tx, ns []store.Number) error {
 	for start := 0; start < len(ns); start += pgChunk {
 		chunk := ns[start:min(start+pgChunk, len(ns))]
-		tel := make([]string, len(chunk))
-		tnt := make([]string, len(chunk))
-		oc := make([]bool, len(chunk))
-		st := make([]int16, len(chunk))
-		at := make([]time.Time, len(chunk))
-		for i, n := range chunk {
-			tel[i], tnt[i], oc[i], st[i], at[i] = string(n.TelephoneNumber), n.MSTenantID, n.OperatorConnect, int16(n.Status), n.StatusChangedAt
-		}
-		if _, err := tx.Exec(ctx, s.q.upsertArray, tel, tnt, oc, st, at); err != nil {
+		if _, err := tx.Exec(ctx, s.q.upsertArray, pgColumns(chunk)...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// pgColumns splits records into the column arrays upsertArray takes.
+func pgColumns(ns []store.Number) []any {
+	tel := make([]string, len(ns))
+	tnt := make([]string, len(ns))
+	oc := make([]bool, len(ns))
+	st := make([]int16, len(ns))
+	at := make([]time.Time, len(ns))
+	for i, n := range ns {
+		tel[i], tnt[i], oc[i], st[i], at[i] = string(n.TelephoneNumber), n.MSTenantID, n.OperatorConnect, int16(n.Status), n.StatusChangedAt
+	}
+	return []any{tel, tnt, oc, st, at}
 }

@@ -66,13 +66,22 @@ type Store interface {
 // number strictly E.164, the tenant ID a GUID (any accepted form, stored
 // lower-case without braces), the status one of the four, and StatusChangedAt
 // in UTC truncated to microseconds (the precision every backend keeps).
-func Normalize(n Number) (Number, error) {
+func Normalize(n Number) (Number, error) { return normalize(n, nil) }
+
+// normalize is Normalize with an optional cache of canonical tenant IDs.
+func normalize(n Number, tenants map[string]string) (Number, error) {
 	if _, err := e164.Parse(string(n.TelephoneNumber)); err != nil {
 		return Number{}, fmt.Errorf("%w: %w", ErrInvalidNumber, err)
 	}
-	t, err := removal.ParseTenantID(n.MSTenantID)
-	if err != nil {
-		return Number{}, fmt.Errorf("%w: %s: msTenantId %q is not a GUID", ErrInvalidNumber, n.TelephoneNumber, n.MSTenantID)
+	t, ok := tenants[n.MSTenantID]
+	if !ok {
+		var err error
+		if t, err = removal.ParseTenantID(n.MSTenantID); err != nil {
+			return Number{}, fmt.Errorf("%w: %s: msTenantId %q is not a GUID", ErrInvalidNumber, n.TelephoneNumber, n.MSTenantID)
+		}
+		if tenants != nil && len(tenants) < maxCachedTenants {
+			tenants[n.MSTenantID] = t
+		}
 	}
 	n.MSTenantID = t
 	if !n.Status.Valid() {
@@ -82,21 +91,57 @@ func Normalize(n Number) (Number, error) {
 	return n, nil
 }
 
+// maxCachedTenants bounds the memory a load with very many tenants takes.
+const maxCachedTenants = 4096
+
 // NormalizeAll normalizes the records of one Put and rejects a telephone
 // number given twice, naming both indexes. Backends call it before writing.
 func NormalizeAll(numbers []Number) ([]Number, error) {
 	out := make([]Number, len(numbers))
-	seen := make(map[e164.Number]int, len(numbers))
+	var z Normalizer
 	for i, n := range numbers {
-		v, err := Normalize(n)
+		v, err := z.Next(n)
 		if err != nil {
-			return nil, fmt.Errorf("numbers[%d]: %w", i, err)
+			return nil, err
 		}
-		if j, dup := seen[v.TelephoneNumber]; dup {
-			return nil, fmt.Errorf("%w: numbers[%d] and numbers[%d] are both %s", ErrInvalidNumber, j, i, v.TelephoneNumber)
-		}
-		seen[v.TelephoneNumber] = i
 		out[i] = v
 	}
 	return out, nil
+}
+
+// A Normalizer checks the records of one bulk load one at a time, by the
+// rules of NormalizeAll, so a backend can check while it writes. It
+// remembers canonical tenant IDs, since a load has many records and few
+// tenants. The zero value is ready to use.
+type Normalizer struct {
+	tenants map[string]string
+	seen    map[uint64]int
+	i       int
+}
+
+// Next normalizes the next record as Normalize does, and rejects a number
+// already seen in this load; errors name the record's index.
+func (z *Normalizer) Next(n Number) (Number, error) {
+	i := z.i
+	z.i++
+	if z.tenants == nil {
+		z.tenants = make(map[string]string)
+	}
+	v, err := normalize(n, z.tenants)
+	if err != nil {
+		return Number{}, fmt.Errorf("numbers[%d]: %w", i, err)
+	}
+	return z.dedupe(i, v)
+}
+
+func (z *Normalizer) dedupe(i int, v Number) (Number, error) {
+	if z.seen == nil {
+		z.seen = make(map[uint64]int)
+	}
+	k := v.TelephoneNumber.Key()
+	if j, dup := z.seen[k]; dup {
+		return Number{}, fmt.Errorf("%w: numbers[%d] and numbers[%d] are both %s", ErrInvalidNumber, j, i, v.TelephoneNumber)
+	}
+	z.seen[k] = i
+	return v, nil
 }
