@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+	"github.com/ocnumbers/ocnumbers/internal/pgtest"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -108,6 +111,7 @@ var (
 	benchMu     sync.Mutex
 	benchStores = map[string]*sqlstore.Store{}
 	benchSchema []string
+	benchAdmin  *sqlx.DB // set with benchSchema; TestMain drops the schemas through it
 )
 
 func sqliteBenchStore(b *testing.B, size int) *sqlstore.Store {
@@ -145,7 +149,7 @@ func sqliteBenchStore(b *testing.B, size int) *sqlstore.Store {
 }
 
 func pgBenchStore(b *testing.B, size int) *sqlstore.Store {
-	admin, dsn := postgresAdmin(b)
+	admin, dsn := pgtest.Admin(b)
 	benchMu.Lock()
 	defer benchMu.Unlock()
 	key := fmt.Sprintf("pg-%d", size)
@@ -155,6 +159,7 @@ func pgBenchStore(b *testing.B, size int) *sqlstore.Store {
 	schema := fmt.Sprintf("ocn_bench_%d_%d", size, os.Getpid())
 	admin.Exec(`DROP SCHEMA IF EXISTS "` + schema + `" CASCADE`)
 	benchSchema = append(benchSchema, schema)
+	benchAdmin = admin
 	st, err := sqlstore.Open(context.Background(), "pgx", dsn, sqlstore.WithSchema(schema))
 	if err != nil {
 		b.Fatal(err)
@@ -173,11 +178,11 @@ func dropBenchSchemas() {
 	for _, st := range benchStores {
 		st.Close()
 	}
-	if adminDB == nil {
+	if benchAdmin == nil {
 		return
 	}
 	for _, s := range benchSchema {
-		adminDB.Exec(`DROP SCHEMA IF EXISTS "` + s + `" CASCADE`)
+		benchAdmin.Exec(`DROP SCHEMA IF EXISTS "` + s + `" CASCADE`)
 	}
 }
 
@@ -191,7 +196,7 @@ func BenchmarkMarkReady500(b *testing.B) {
 	for _, tg := range benchTargets {
 		b.Run(tg.name, func(b *testing.B) {
 			if tg.pg {
-				postgresDSN(b)
+				pgtest.DSN(b)
 			}
 			st := tg.open(b, size)
 			db := st.DB().DB
@@ -320,7 +325,7 @@ func BenchmarkSummary(b *testing.B) {
 	for _, tg := range benchTargets {
 		b.Run(tg.name, func(b *testing.B) {
 			if tg.pg {
-				postgresDSN(b)
+				pgtest.DSN(b)
 			}
 			for _, size := range []int{100_000, 1_000_000} {
 				b.Run(fmt.Sprintf("n=%d", size), func(b *testing.B) {
@@ -382,7 +387,7 @@ func BenchmarkLoad1M(b *testing.B) {
 	for _, tg := range benchTargets {
 		b.Run(tg.name, func(b *testing.B) {
 			if tg.pg {
-				postgresDSN(b)
+				pgtest.DSN(b)
 			}
 			b.Run("Store", func(b *testing.B) {
 				for range b.N {

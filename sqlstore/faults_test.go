@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ocnumbers/ocnumbers/internal/pgtest"
+
 	"github.com/ocnumbers/ocnumbers/e164"
 	"github.com/ocnumbers/ocnumbers/removal"
 	"github.com/ocnumbers/ocnumbers/sqlstore"
@@ -70,7 +72,7 @@ func TestPostgresFaults(t *testing.T) {
 	}
 
 	t.Run("ConnectionKilled", func(t *testing.T) {
-		admin, _ := postgresAdmin(t)
+		admin, _ := pgtest.Admin(t)
 		st, schema := MustOpenPostgres(t)
 		svc := setup(t, st)
 		killed := 0
@@ -102,7 +104,7 @@ func TestPostgresFaults(t *testing.T) {
 	})
 
 	t.Run("StatementTimeout", func(t *testing.T) {
-		admin, dsn := postgresAdmin(t)
+		admin, dsn := pgtest.Admin(t)
 		schema := MustSchema(t)
 		// pgx sends unknown DSN parameters as run-time settings.
 		sep := "?"

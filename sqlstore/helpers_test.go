@@ -2,14 +2,10 @@ package sqlstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
-	"github.com/jmoiron/sqlx"
+	"github.com/ocnumbers/ocnumbers/internal/pgtest"
 
 	"github.com/ocnumbers/ocnumbers/sqlstore"
 )
@@ -45,57 +41,11 @@ func MustOpenMemory(tb testing.TB, opts ...sqlstore.Option) *sqlstore.Store {
 	return st
 }
 
-// postgresDSN returns OCNUMBERS_POSTGRES_DSN. Without it the test skips,
-// except in CI (CI=true), where PostgreSQL tests must run.
-func postgresDSN(tb testing.TB) string {
-	tb.Helper()
-	dsn := os.Getenv("OCNUMBERS_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatal("CI=true but OCNUMBERS_POSTGRES_DSN is not set: PostgreSQL tests must run in CI")
-		}
-		tb.Skip("PostgreSQL tests skipped: set OCNUMBERS_POSTGRES_DSN, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
-	}
-	return dsn
-}
-
-var (
-	adminOnce sync.Once
-	adminDB   *sqlx.DB
-	adminErr  error
-)
-
-// postgresAdmin is a pool shared by the tests to create and drop schemas.
-// An unreachable server fails the test: the DSN says one should be there.
-func postgresAdmin(tb testing.TB) (*sqlx.DB, string) {
-	tb.Helper()
-	dsn := postgresDSN(tb)
-	adminOnce.Do(func() {
-		adminDB, adminErr = sqlx.Open("pgx", dsn)
-		if adminErr == nil {
-			adminErr = adminDB.Ping()
-		}
-	})
-	if adminErr != nil {
-		tb.Fatalf("PostgreSQL at OCNUMBERS_POSTGRES_DSN is unreachable: %v", adminErr)
-	}
-	return adminDB, dsn
-}
-
 // MustSchema names a new PostgreSQL schema for one test and drops it, with
 // everything in it, when the test ends.
 func MustSchema(tb testing.TB) string {
 	tb.Helper()
-	admin, _ := postgresAdmin(tb)
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "ocn_test_" + hex.EncodeToString(b[:])
-	tb.Cleanup(func() {
-		if _, err := admin.Exec(`DROP SCHEMA IF EXISTS "` + schema + `" CASCADE`); err != nil {
-			tb.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	return schema
+	return pgtest.Schema(tb, "ocn_test_")
 }
 
 // MustOpenPostgres opens a store in a new schema of its own.
@@ -109,7 +59,7 @@ func MustOpenPostgres(tb testing.TB, opts ...sqlstore.Option) (*sqlstore.Store, 
 // is closed before the schema is dropped.
 func MustOpenPostgresIn(tb testing.TB, schema string, opts ...sqlstore.Option) *sqlstore.Store {
 	tb.Helper()
-	_, dsn := postgresAdmin(tb)
+	_, dsn := pgtest.Admin(tb)
 	st, err := sqlstore.Open(context.Background(), "pgx", dsn, append([]sqlstore.Option{sqlstore.WithSchema(schema)}, opts...)...)
 	if err != nil {
 		tb.Fatalf("Open(pgx, schema %s): %v", schema, err)
@@ -135,6 +85,6 @@ var backends = []backend{
 func (b backend) require(tb testing.TB) {
 	tb.Helper()
 	if b.pg {
-		postgresAdmin(tb)
+		pgtest.Admin(tb)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocnumbers/ocnumbers/internal/pgtest"
+
 	"github.com/jmoiron/sqlx"
 
 	"github.com/ocnumbers/ocnumbers/e164"
@@ -132,7 +134,7 @@ func sharedDBs() []sharedDB {
 			name:  "PostgreSQL",
 			fresh: func(t *testing.T) string { return MustSchema(t) },
 			open: func(t *testing.T, where string, opts ...sqlstore.Option) (*sqlstore.Store, error) {
-				_, dsn := postgresAdmin(t)
+				_, dsn := pgtest.Admin(t)
 				return sqlstore.Open(context.Background(), "pgx", dsn, append([]sqlstore.Option{sqlstore.WithSchema(where)}, opts...)...)
 			},
 			migrations: func(where, prefix string) string { return `"` + where + `"."` + prefix + `schema_migrations"` },
@@ -163,7 +165,7 @@ func TestMigrations(t *testing.T) {
 	for _, db := range sharedDBs() {
 		t.Run(db.name, func(t *testing.T) {
 			if db.name == "PostgreSQL" {
-				postgresDSN(t)
+				pgtest.DSN(t)
 			}
 			known := sqlstore.KnownVersion(map[string]string{"SQLiteFile": "sqlite3", "PostgreSQL": "pgx"}[db.name])
 			wantVersions := func(t *testing.T, st *sqlstore.Store, where, prefix string) {
@@ -232,7 +234,7 @@ func TestMigrations(t *testing.T) {
 			t.Run("WithoutMigrations", func(t *testing.T) {
 				where := db.fresh(t)
 				if db.name == "PostgreSQL" {
-					admin, _ := postgresAdmin(t)
+					admin, _ := pgtest.Admin(t)
 					if _, err := admin.Exec(`CREATE SCHEMA "` + where + `"`); err != nil {
 						t.Fatal(err)
 					}
@@ -359,7 +361,7 @@ func TestCrossProcess(t *testing.T) {
 	for _, db := range sharedDBs() {
 		t.Run(db.name, func(t *testing.T) {
 			if db.name == "PostgreSQL" {
-				postgresDSN(t)
+				pgtest.DSN(t)
 			}
 			where := db.fresh(t)
 			stores := []*sqlstore.Store{db.mustOpen(t, where), db.mustOpen(t, where)}

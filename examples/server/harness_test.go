@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,7 +21,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/jmoiron/sqlx"
 
 	"github.com/ocnumbers/ocnumbers/e164"
 	"github.com/ocnumbers/ocnumbers/removal"
@@ -264,41 +261,6 @@ func snapshot(t testing.TB, st store.Store, tels []string) map[string]*store.Num
 		}
 	}
 	return out
-}
-
-// PostgreSQL: each test gets its own schema, dropped afterwards.
-
-func postgresDSN(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv("OCNUMBERS_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("OCNUMBERS_POSTGRES_DSN is not set, and CI=true requires the PostgreSQL tests to run")
-		}
-		t.Skip("PostgreSQL test skipped: set OCNUMBERS_POSTGRES_DSN (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-	}
-	return dsn
-}
-
-func newSchema(t testing.TB, dsn string) string {
-	t.Helper()
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "ocn_server_" + hex.EncodeToString(b[:])
-	t.Cleanup(func() {
-		db, err := sqlx.Open("pgx", dsn)
-		if err != nil {
-			t.Errorf("drop schema: %v", err)
-			return
-		}
-		defer db.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := db.ExecContext(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
 }
 
 // HTTP helpers.

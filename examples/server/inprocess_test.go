@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/ocnumbers/ocnumbers/internal/pgtest"
+
 	"testing"
 	"time"
 )
@@ -68,8 +70,8 @@ func TestNoGoroutineLeft(t *testing.T) {
 			if backend == "sqlite" {
 				args = []string{"-db", filepath.Join(t.TempDir(), "leak.db")}
 			} else {
-				dsn := postgresDSN(t)
-				args = []string{"-postgres", dsn, "-pg-schema", newSchema(t, dsn)}
+				dsn := pgtest.DSN(t)
+				args = []string{"-postgres", dsn, "-pg-schema", pgtest.Schema(t, "ocn_server_")}
 			}
 			baseline := runtime.NumGoroutine()
 			u, stop := startInProcess(t, append(args, "-demo")...)

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocnumbers/ocnumbers/internal/pgtest"
+
 	"github.com/ocnumbers/ocnumbers/e164"
 	"github.com/ocnumbers/ocnumbers/removal"
 	"github.com/ocnumbers/ocnumbers/sqlstore"
@@ -47,8 +49,8 @@ func TestLoad(t *testing.T) {
 		runLoad(t, []string{"-db", db}, func(t testing.TB) *sqlstore.Store { return openSQLite(t, db) })
 	})
 	t.Run("postgres", func(t *testing.T) {
-		dsn := postgresDSN(t)
-		schema := newSchema(t, dsn)
+		dsn := pgtest.DSN(t)
+		schema := pgtest.Schema(t, "ocn_server_")
 		runLoad(t, []string{"-postgres", dsn, "-pg-schema", schema}, func(t testing.TB) *sqlstore.Store {
 			st, err := sqlstore.Open(context.Background(), "pgx", dsn, sqlstore.WithSchema(schema))
 			if err != nil {
