@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -113,15 +114,11 @@ func (s *Store) Delete(ctx context.Context, numbers ...e164.Number) (int, error)
 				for i, n := range chunk {
 					arr[i] = string(n)
 				}
-				res, err := tx.ExecContext(wctx, s.q.deleteAny, arr)
+				k, err := rowsAffected(tx.ExecContext(wctx, s.q.deleteAny, arr))
 				if err != nil {
 					return err
 				}
-				k, err := res.RowsAffected()
-				if err != nil {
-					return err
-				}
-				total += int(k)
+				total += k
 			}
 			return nil
 		}
@@ -131,15 +128,11 @@ func (s *Store) Delete(ctx context.Context, numbers ...e164.Number) (int, error)
 		}
 		defer stmt.Close()
 		for _, n := range numbers {
-			res, err := stmt.ExecContext(wctx, string(n))
+			k, err := rowsAffected(stmt.ExecContext(wctx, string(n)))
 			if err != nil {
 				return err
 			}
-			k, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			total += int(k)
+			total += k
 		}
 		return nil
 	})
@@ -423,4 +416,13 @@ func pgColumns(ns []store.Number) []any {
 		tel[i], tnt[i], oc[i], st[i], at[i] = string(n.TelephoneNumber), n.MSTenantID, n.OperatorConnect, int16(n.Status), n.StatusChangedAt
 	}
 	return []any{tel, tnt, oc, st, at}
+}
+
+// rowsAffected reads the row count of a statement's result.
+func rowsAffected(res sql.Result, err error) (int, error) {
+	if err != nil {
+		return 0, err
+	}
+	k, err := res.RowsAffected()
+	return int(k), err
 }
