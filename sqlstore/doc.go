@@ -53,11 +53,13 @@
 // moved into a From status after the UPDATE read it is attempted again, so
 // a reported status is always one the change does not move.
 //
-// Statements and commits run detached from ctx once a transaction has
-// begun (ctx bounds only the wait for a connection and, on SQLite, for the
-// write lock): a cancellation must not abort a chunk halfway nor roll back
-// chunks already reported. On any storage failure the transaction is rolled
-// back and Apply returns no outcomes: exactly what was durably applied.
+// On SQLite, statements and commits run detached from ctx once the
+// transaction has begun (ctx bounds only the wait for a connection and for
+// the write lock): a cancellation must not abort a chunk halfway nor roll
+// back chunks already reported. On PostgreSQL the one statement is the one
+// chunk: a cancellation while it runs aborts it, and the commit runs
+// detached. On any storage failure the transaction is rolled back and Apply
+// returns no outcomes: exactly what was durably applied.
 //
 // # SQLite
 //
