@@ -64,7 +64,7 @@ func TestCrashConsistency(t *testing.T) {
 	state := readState(t, st)
 	st.Close()
 
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	rounds, finished, cut := 0, 0, 0
 	for ; rounds < 25 && time.Now().Before(deadline); rounds++ {
 		logPath := filepath.Join(dir, "child-"+strconv.Itoa(rounds)+".log")
@@ -74,7 +74,11 @@ func TestCrashConsistency(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(30+r.IntN(250)) * time.Millisecond)
+		// Start the clock once the child is running batches: its start-up
+		// (a race-built binary on a loaded machine can take a second) must
+		// not eat the whole delay, or no batch would ever finish.
+		waitForLog(t, logPath, 20*time.Second)
+		time.Sleep(time.Duration(r.IntN(250)) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 
@@ -230,6 +234,17 @@ func readCrashLog(t *testing.T, path string) []crashEntry {
 
 // crashChild runs random batches until it is killed, logging each batch
 // before it runs and its result after, fsync'ing both.
+// waitForLog waits, for at most limit, until the child has logged a batch.
+func waitForLog(t *testing.T, path string, limit time.Duration) {
+	t.Helper()
+	for end := time.Now().Add(limit); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+			return
+		}
+	}
+	t.Fatalf("the child logged no batch within %v", limit)
+}
+
 func crashChild(t *testing.T) {
 	seed, _ := strconv.ParseUint(os.Getenv("OCNUMBERS_CRASH_SEED"), 10, 64)
 	r := rand.New(rand.NewPCG(seed, 2))
