@@ -19,9 +19,9 @@ import (
 // and between chunks; when ctx is done, the chunks already applied are
 // committed and returned with ctx.Err().
 //
-// On PostgreSQL the batch is one UPDATE over an array of numbers in one
-// transaction (round trips, not rows, dominate its cost there: see the
-// README). ctx is checked before it, and the driver watches ctx while it
+// On PostgreSQL the batch is one statement (lock in key order, update,
+// classify) in one transaction (round trips, not rows, dominate its cost
+// there: see the README). ctx is checked before it, and the driver watches ctx while it
 // runs: a cancellation aborts the statement and nothing is applied.
 //
 // Any storage failure rolls the transaction back: the result is then empty,
@@ -41,7 +41,7 @@ func (s *Store) Apply(ctx context.Context, numbers []e164.Number, c removal.Chan
 	}
 	for attempt := 1; ; attempt++ {
 		out, err := s.applyPostgresTx(ctx, numbers, c)
-		// A batch locks its rows in index order, so two batches do not
+		// A batch locks its rows in key order, so two batches do not
 		// deadlock; a host's own writers might, and PostgreSQL then aborts
 		// one transaction. Nothing of it was committed: it runs again.
 		if err != nil && attempt < 5 && ctx.Err() == nil && retryable(err) {
@@ -195,90 +195,38 @@ func (p *sqliteApply) apply(ctx context.Context, chunk []e164.Number, c removal.
 	return out, nil
 }
 
-// applyPostgres runs the batch as one UPDATE over an array of numbers (a
-// round trip per number, or per chunk, would cost several times more), then
-// classifies the misses with one SELECT. Under READ COMMITTED the UPDATE's compare-and-set
-// re-checks each row's latest committed status after waiting for its lock;
-// a miss is read by a later statement, and if a concurrent transaction moved
-// it into a From status in between, it is attempted again, so that its
-// reported status is never one the change would have moved.
+// applyPostgres runs the batch as one statement (a round trip per number,
+// or per chunk, would cost several times more): it locks the requested rows
+// in key order, so that concurrent batches wait for each other instead of
+// deadlocking, moves those in a From status, and returns every row found
+// with the status its compare-and-set saw under the lock. Numbers it does
+// not return are not stored.
 func (s *Store) applyPostgres(ctx context.Context, tx *sqlx.Tx, chunk []e164.Number, c removal.Change) ([]removal.Outcome, error) {
 	out := make([]removal.Outcome, len(chunk))
 	index := make(map[string]int, len(chunk))
-	pending := make([]string, len(chunk))
+	numbers := make([]string, len(chunk))
 	for i, n := range chunk {
 		index[string(n)] = i
-		pending[i] = string(n)
+		numbers[i] = string(n)
 	}
 	from := make([]int16, len(c.From))
 	for i, f := range c.From {
 		from[i] = int16(f)
 	}
-	done := make(map[string]bool, len(chunk))
-	for round := 0; len(pending) > 0; round++ {
-		if round == 10 {
-			return nil, errors.New("numbers keep changing under concurrent writers")
-		}
-		var rows *sqlx.Rows
-		var err error
-		if len(from) == 1 {
-			rows, err = tx.QueryxContext(ctx, s.q.updateAny, int16(c.To), c.At, pending, from[0])
-		} else {
-			rows, err = tx.QueryxContext(ctx, s.q.updateAnyN, int16(c.To), c.At, pending, from)
-		}
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var n string
-			old := from[0]
-			if len(from) == 1 {
-				err = rows.Scan(&n)
-			} else {
-				err = rows.Scan(&n, &old)
-			}
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[index[n]] = removal.Outcome{Found: true, OperatorConnect: true, Status: removal.NumberStatus(old), Changed: true}
-			done[n] = true
-		}
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		misses := pending[:0:0]
-		for _, n := range pending {
-			if !done[n] {
-				misses = append(misses, n)
-			}
-		}
-		pending = nil
-		if len(misses) == 0 {
-			break
-		}
-		rows, err = tx.QueryxContext(ctx, s.q.statusAny, misses)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var n string
-			var oc bool
-			var st int16
-			if err := rows.Scan(&n, &oc, &st); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			o := removal.Outcome{Found: true, OperatorConnect: oc, Status: removal.NumberStatus(st)}
-			if oc && c.Allows(o.Status) {
-				pending = append(pending, n) // moved into a From status meanwhile
-				continue
-			}
-			out[index[n]] = o
-		}
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+	rows, err := tx.QueryxContext(ctx, s.q.applyAny, numbers, int16(c.To), c.At, from, from)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	defer rows.Close()
+	for rows.Next() {
+		var n string
+		var o removal.Outcome
+		var st int16
+		if err := rows.Scan(&n, &o.OperatorConnect, &st, &o.Changed); err != nil {
+			return nil, err
+		}
+		o.Found, o.Status = true, removal.NumberStatus(st)
+		out[index[n]] = o
+	}
+	return out, rows.Err()
 }

@@ -26,9 +26,7 @@ type queries struct {
 	setStatus   string // SQLite: conditional single-row update
 	status1     string // SQLite: one row's operator_connect and status
 	deleteOne   string // SQLite
-	updateAny   string // PostgreSQL: one From status, chunk as an array
-	updateAnyN  string // PostgreSQL: several From statuses, returns the old one
-	statusAny   string // PostgreSQL: classify misses
+	applyAny    string // PostgreSQL: lock, move and classify a batch in one statement
 	deleteAny   string // PostgreSQL
 	upsertArray string // PostgreSQL: insert-or-replace from arrays
 }
@@ -78,13 +76,16 @@ func buildQueries(d dialect, c config) queries {
 	q.status1 = r("SELECT operator_connect, status FROM " + t + " WHERE telephone_number = ?")
 	q.deleteOne = r("DELETE FROM " + t + " WHERE telephone_number = ?")
 
-	q.updateAny = r("UPDATE " + t + " SET status = ?, status_changed_at = ? WHERE telephone_number = ANY(?) AND status = ? AND operator_connect RETURNING telephone_number")
-	// The subquery locks the rows and reads the status the compare-and-set
-	// saw, which RETURNING alone cannot give (it returns new values).
-	q.updateAnyN = r("UPDATE " + t + " AS t SET status = ?, status_changed_at = ? FROM (SELECT telephone_number, status FROM " + t +
-		" WHERE telephone_number = ANY(?) AND status = ANY(?) AND operator_connect ORDER BY telephone_number FOR UPDATE) AS o" +
-		" WHERE t.telephone_number = o.telephone_number RETURNING t.telephone_number, o.status")
-	q.statusAny = r("SELECT telephone_number, operator_connect, status FROM " + t + " WHERE telephone_number = ANY(?)")
+	// One statement per batch: lock every requested row in key order (so
+	// concurrent batches cannot deadlock), move the eligible ones, and report
+	// every row found with the status the compare-and-set saw under its lock.
+	q.applyAny = r("WITH req AS (SELECT telephone_number, operator_connect, status FROM " + t +
+		" WHERE telephone_number = ANY(?) ORDER BY telephone_number FOR NO KEY UPDATE)," +
+		" upd AS (UPDATE " + t + " AS t SET status = ?, status_changed_at = ? FROM req" +
+		" WHERE t.telephone_number = req.telephone_number AND req.operator_connect AND req.status = ANY(?))" +
+		// The UPDATE holds each row's lock, so it moves exactly these rows;
+		// data-modifying CTEs run to completion even unread.
+		" SELECT telephone_number, operator_connect, status, operator_connect AND status = ANY(?) FROM req")
 	q.deleteAny = r("DELETE FROM " + t + " WHERE telephone_number = ANY(?)")
 	q.upsertArray = r("INSERT INTO " + t + " (" + cols + ") SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS boolean[]), CAST(? AS smallint[]), CAST(? AS timestamptz[]))" + upsertTail)
 	return q
