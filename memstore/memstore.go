@@ -168,6 +168,9 @@ func (s *Store) Delete(ctx context.Context, numbers ...e164.Number) (int, error)
 // in order, one chunk of removal.ChunkSize numbers per lock, with the context
 // checked before the first chunk and between chunks.
 func (s *Store) Apply(ctx context.Context, numbers []e164.Number, c removal.Change) ([]removal.Outcome, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if !c.To.Valid() {
 		// The contract promises a legal change; refuse rather than panic
 		// on an index if a caller breaks it.
@@ -185,12 +188,6 @@ func (s *Store) Apply(ctx context.Context, numbers []e164.Number, c removal.Chan
 }
 
 func (s *Store) applyChunk(out []removal.Outcome, numbers []e164.Number, c removal.Change) []removal.Outcome {
-	var moves [4]bool
-	for _, f := range c.From {
-		if f.Valid() {
-			moves[f] = true
-		}
-	}
 	to, at := c.To, c.At
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -202,7 +199,7 @@ func (s *Store) applyChunk(out []removal.Outcome, numbers []e164.Number, c remov
 		}
 		from := r.Status
 		o := removal.Outcome{Found: true, OperatorConnect: r.OperatorConnect, Status: from}
-		if r.OperatorConnect && moves[from] {
+		if r.OperatorConnect && c.Allows(from) {
 			r.tenant[from]--
 			r.tenant[to]++
 			s.all[from]--

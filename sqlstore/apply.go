@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/ocnumbers/ocnumbers/e164"
@@ -39,21 +38,7 @@ func (s *Store) Apply(ctx context.Context, numbers []e164.Number, c removal.Chan
 	if s.d == sqlite {
 		return s.applySQLite(ctx, numbers, c)
 	}
-	for attempt := 1; ; attempt++ {
-		out, err := s.applyPostgresTx(ctx, numbers, c)
-		// A batch locks its rows in key order, so two batches do not
-		// deadlock; a host's own writers might, and PostgreSQL then aborts
-		// one transaction. Nothing of it was committed: it runs again.
-		if err != nil && attempt < 5 && ctx.Err() == nil && retryable(err) {
-			continue
-		}
-		return out, err
-	}
-}
-
-func retryable(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+	return s.applyPostgresTx(ctx, numbers, c)
 }
 
 func (s *Store) applySQLite(ctx context.Context, numbers []e164.Number, c removal.Change) ([]removal.Outcome, error) {
@@ -68,9 +53,6 @@ func (s *Store) applySQLite(ctx context.Context, numbers []e164.Number, c remova
 		defer p.close()
 		for start := 0; start < len(numbers); start += removal.ChunkSize {
 			if start > 0 {
-				if s.betweenChunks != nil {
-					s.betweenChunks(start)
-				}
 				if err := ctx.Err(); err != nil {
 					stopped = err
 					return nil // commit the chunks done
@@ -90,8 +72,8 @@ func (s *Store) applySQLite(ctx context.Context, numbers []e164.Number, c remova
 	return out, stopped
 }
 
-// applyPostgresTx runs the batch in one transaction. Its statements take
-// ctx, so that a cancellation aborts them; the commit does not.
+// applyPostgresTx runs the batch's one statement in a transaction. The
+// statement takes ctx, so that a cancellation aborts it; the commit does not.
 func (s *Store) applyPostgresTx(ctx context.Context, numbers []e164.Number, c removal.Change) ([]removal.Outcome, error) {
 	conn, err := s.db.Connx(ctx)
 	if err != nil {
@@ -104,8 +86,8 @@ func (s *Store) applyPostgresTx(ctx context.Context, numbers []e164.Number, c re
 		return nil, fmt.Errorf("sqlstore: apply: %w", err)
 	}
 	out, err := s.applyPostgres(ctx, tx, numbers, c)
-	if err == nil && s.betweenChunks != nil {
-		s.betweenChunks(len(numbers))
+	if err == nil && s.beforeCommit != nil {
+		s.beforeCommit()
 	}
 	if err != nil {
 		tx.Rollback()
@@ -201,11 +183,11 @@ func (p *sqliteApply) apply(ctx context.Context, chunk []e164.Number, c removal.
 // deadlocking, moves those in a From status, and returns every row found
 // with the status its compare-and-set saw under the lock. Numbers it does
 // not return are not stored.
-func (s *Store) applyPostgres(ctx context.Context, tx *sqlx.Tx, chunk []e164.Number, c removal.Change) ([]removal.Outcome, error) {
-	out := make([]removal.Outcome, len(chunk))
-	index := make(map[string]int, len(chunk))
-	numbers := make([]string, len(chunk))
-	for i, n := range chunk {
+func (s *Store) applyPostgres(ctx context.Context, tx *sqlx.Tx, batch []e164.Number, c removal.Change) ([]removal.Outcome, error) {
+	out := make([]removal.Outcome, len(batch))
+	index := make(map[string]int, len(batch))
+	numbers := make([]string, len(batch))
+	for i, n := range batch {
 		index[string(n)] = i
 		numbers[i] = string(n)
 	}

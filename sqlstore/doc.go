@@ -52,9 +52,8 @@
 // each other and never deadlock (an earlier design, an UPDATE in plan order
 // plus a second statement for misses, deadlocked under the conformance
 // suite's concurrency test); the locks cost about 1.25x a bare UPDATE (see
-// the README). If a host's own writers cause a deadlock, the batch is
-// retried, as nothing of it was committed. The driver watches ctx while the
-// statement runs: a cancellation aborts it and nothing is applied.
+// the README). The driver watches ctx while the statement runs: a
+// cancellation aborts it and nothing is applied.
 //
 // On SQLite, statements and commits run detached from ctx once the
 // transaction has begun (ctx bounds only the wait for a connection and for

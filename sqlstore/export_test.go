@@ -1,8 +1,8 @@
 package sqlstore
 
-// SetBetweenChunks installs a hook that Apply calls before its context
-// check between chunks, with the offset of the next chunk.
-func (s *Store) SetBetweenChunks(f func(start int)) { s.betweenChunks = f }
+// SetBeforeCommit installs a hook that a PostgreSQL Apply calls after its
+// statement and before its commit.
+func (s *Store) SetBeforeCommit(f func()) { s.beforeCommit = f }
 
 // SummaryQueries returns the global and per-tenant Summary statements.
 func (s *Store) SummaryQueries() (global, tenant string) { return s.q.countIdx, s.q.countIdxT }
@@ -13,4 +13,13 @@ func KnownVersion(d string) int {
 		return knownVersion(postgres)
 	}
 	return knownVersion(sqlite)
+}
+
+// knownVersion is the newest schema version this package can run on.
+func knownVersion(d dialect) int {
+	ms, err := loadMigrations(d)
+	if err != nil {
+		panic(err) // embedded files: a broken build, caught by every test
+	}
+	return len(ms)
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // TestPostgresFaults breaks a batch of MarkReadyForRemoval on PostgreSQL
-// after its UPDATE ran and before it committed: the call must fail with the
+// after its statement ran and before it committed: the call must fail with the
 // exact partial result (nothing: one transaction), none of its changes may
 // be visible, and the same request retried afterwards converges.
 func TestPostgresFaults(t *testing.T) {
@@ -76,7 +76,7 @@ func TestPostgresFaults(t *testing.T) {
 		st, schema := MustOpenPostgres(t)
 		svc := setup(t, st)
 		killed := 0
-		st.SetBetweenChunks(func(int) {
+		st.SetBeforeCommit(func() {
 			// The batch's connection is idle in its transaction; its last
 			// statement names the test's own schema. Select first, then
 			// terminate: a single statement may call the function on rows
@@ -96,7 +96,7 @@ func TestPostgresFaults(t *testing.T) {
 			}
 		})
 		res, err := svc.MarkReadyForRemoval(context.Background(), batch)
-		st.SetBetweenChunks(nil)
+		st.SetBeforeCommit(nil)
 		if killed != 1 {
 			t.Fatalf("terminated %d backends, want 1", killed)
 		}

@@ -56,15 +56,6 @@ func loadMigrations(d dialect) ([]migration, error) {
 	return ms, nil
 }
 
-// knownVersion is the newest schema version this package can run on.
-func knownVersion(d dialect) int {
-	ms, err := loadMigrations(d)
-	if err != nil {
-		panic(err) // embedded files: a broken build, caught by every test
-	}
-	return len(ms)
-}
-
 // ErrSchemaTooNew matches (errors.Is) the error Open and New return for a
 // database migrated by a newer version of this package.
 var ErrSchemaTooNew = errors.New("sqlstore: database schema is newer than this library knows")

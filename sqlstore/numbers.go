@@ -108,13 +108,16 @@ func (s *Store) Delete(ctx context.Context, numbers ...e164.Number) (int, error)
 		total = 0
 		wctx := context.WithoutCancel(ctx)
 		if s.d == postgres {
-			for start := 0; start < len(numbers); start += pgChunk {
-				chunk := numbers[start:min(start+pgChunk, len(numbers))]
-				arr := make([]string, len(chunk))
-				for i, n := range chunk {
-					arr[i] = string(n)
-				}
-				k, err := rowsAffected(tx.ExecContext(wctx, s.q.deleteAny, arr))
+			// Rows are locked in key order, chunk after chunk, as Apply
+			// locks them, so a Delete and a batch cannot deadlock.
+			sorted := make([]string, len(numbers))
+			for i, n := range numbers {
+				sorted[i] = string(n)
+			}
+			slices.Sort(sorted)
+			for start := 0; start < len(sorted); start += pgChunk {
+				chunk := sorted[start:min(start+pgChunk, len(sorted))]
+				k, err := rowsAffected(tx.ExecContext(wctx, s.q.deleteAny, chunk))
 				if err != nil {
 					return err
 				}
@@ -232,11 +235,11 @@ func (s *Store) upsertSQLite(ctx context.Context, tx txRunner, ns []store.Number
 // loadSQLite is Put for large loads: another goroutine normalizes the
 // records, a chunk of sqliteRows at a time, while this one writes the
 // chunks before. A bad record rolls everything back; the error is then
-// store.NormalizeAll's.
+// store.Normalizer's, as NormalizeAll would give it.
 func (s *Store) loadSQLite(ctx context.Context, numbers []store.Number) error {
 	chunks := make(chan []store.Number, 8)
 	done := make(chan struct{})
-	bad := false // written before chunks is closed, read after
+	var badErr error // written before chunks is closed, read after
 	go func() {
 		defer close(chunks)
 		buf := make([]store.Number, 0, sqliteRows)
@@ -244,7 +247,7 @@ func (s *Store) loadSQLite(ctx context.Context, numbers []store.Number) error {
 		for _, r := range numbers {
 			n, err := norm.Next(r)
 			if err != nil {
-				bad = true
+				badErr = err
 				return
 			}
 			if buf = append(buf, n); len(buf) == sqliteRows {
@@ -285,20 +288,16 @@ func (s *Store) loadSQLite(ctx context.Context, numbers []store.Number) error {
 				return err
 			}
 		}
-		if bad {
-			return errBadRecord
+		if badErr != nil {
+			return errBadRecord // roll back what was written
 		}
 		return nil
 	})
 	close(done)
 	for range chunks { // let the producer finish
 	}
-	if bad {
-		_, err = store.NormalizeAll(numbers)
-		if err == nil {
-			err = errors.New("sqlstore: put: a record was rejected but passes NormalizeAll")
-		}
-		return err
+	if badErr != nil {
+		return badErr
 	}
 	if err != nil {
 		return fmt.Errorf("sqlstore: put: %w", err)
@@ -327,7 +326,7 @@ func (s *Store) upsertPostgres(ctx context.Context, tx txRunner, ns []store.Numb
 	return nil
 }
 
-// errBadRecord stops a COPY at a record that store.NormalizeAll rejects.
+// errBadRecord stops a load at a record that store.Normalizer rejects.
 var errBadRecord = errors.New("bad record")
 
 // copyPostgres loads numbers with COPY inside a savepoint, normalizing each
@@ -335,14 +334,14 @@ var errBadRecord = errors.New("bad record")
 // work. COPY cannot replace rows: when a number is already stored it fails
 // with a unique violation, and the load falls back to array upserts in the
 // same transaction. A bad record aborts the load; the error is then
-// store.NormalizeAll's.
+// store.Normalizer's.
 func (s *Store) copyPostgres(ctx context.Context, numbers []store.Number) error {
 	conn, err := s.db.Connx(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	bad := false // pgx reports the callback's error only as the server's
+	var badErr error // pgx reports the callback's error only as the server's
 	err = conn.Raw(func(dc any) error {
 		rc, ok := dc.(interface{ Conn() *pgx.Conn })
 		if !ok {
@@ -364,7 +363,7 @@ func (s *Store) copyPostgres(ctx context.Context, numbers []store.Number) error 
 			pgx.CopyFromSlice(len(numbers), func(i int) ([]any, error) {
 				n, err := norm.Next(numbers[i])
 				if err != nil {
-					bad = true
+					badErr = err
 					return nil, errBadRecord
 				}
 				return []any{string(n.TelephoneNumber), n.MSTenantID, n.OperatorConnect, int16(n.Status), n.StatusChangedAt}, nil
@@ -386,11 +385,8 @@ func (s *Store) copyPostgres(ctx context.Context, numbers []store.Number) error 
 		}
 		return tx.Commit(ctx)
 	})
-	if bad {
-		_, err = store.NormalizeAll(numbers)
-		if err == nil {
-			err = errors.New("sqlstore: put: a record was rejected during COPY but passes NormalizeAll")
-		}
+	if badErr != nil {
+		return badErr
 	}
 	return err
 }

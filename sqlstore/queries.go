@@ -86,7 +86,8 @@ func buildQueries(d dialect, c config) queries {
 		// The UPDATE holds each row's lock, so it moves exactly these rows;
 		// data-modifying CTEs run to completion even unread.
 		" SELECT telephone_number, operator_connect, status, operator_connect AND status = ANY(?) FROM req")
-	q.deleteAny = r("DELETE FROM " + t + " WHERE telephone_number = ANY(?)")
+	q.deleteAny = r("DELETE FROM " + t + " WHERE telephone_number IN (SELECT telephone_number FROM " + t +
+		" WHERE telephone_number = ANY(?) ORDER BY telephone_number FOR UPDATE)")
 	q.upsertArray = r("INSERT INTO " + t + " (" + cols + ") SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS boolean[]), CAST(? AS smallint[]), CAST(? AS timestamptz[]))" + upsertTail)
 	return q
 }

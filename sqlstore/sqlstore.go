@@ -26,11 +26,9 @@ type Store struct {
 	q      queries
 	memory bool // an in-memory SQLite database, living in its one connection
 
-	// betweenChunks, when set by tests, runs on SQLite before the ctx check
-	// that precedes each chunk after the first (start is the chunk's
-	// offset), and on PostgreSQL after the batch's statements, before the
-	// commit (start is the batch's length).
-	betweenChunks func(start int)
+	// beforeCommit, when set by tests, runs on PostgreSQL after a batch's
+	// statement and before its commit.
+	beforeCommit func()
 }
 
 // Option configures Open and New.

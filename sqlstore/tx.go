@@ -14,9 +14,7 @@ import (
 // inside one write transaction.
 type txRunner interface {
 	sqlx.ExecerContext
-	sqlx.QueryerContext
 	GetContext(ctx context.Context, dest any, query string, args ...any) error
-	SelectContext(ctx context.Context, dest any, query string, args ...any) error
 	PreparexContext(ctx context.Context, query string) (*sqlx.Stmt, error)
 }
 
