@@ -3,6 +3,7 @@ package memstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -52,7 +53,7 @@ func TestCancelledContext(t *testing.T) {
 		{"Apply", func(st *memstore.Store) error {
 			out, err := st.Apply(ctx, []e164.Number{"+14255551212"}, change)
 			if len(out) != 0 {
-				t.Errorf("Apply returned %d outcomes", len(out))
+				return fmt.Errorf("Apply returned %d outcomes (and %v)", len(out), err)
 			}
 			return err
 		}},

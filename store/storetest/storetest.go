@@ -66,8 +66,9 @@
 //     (Service, store, database driver), and "cancelled" after. With e the
 //     calls made before the store's Apply was entered, a store that checks
 //     at least every removal.ChunkSize numbers cannot process more than
-//     (k-e)*ChunkSize numbers; the test asserts that bound for k from 1 to
-//     1000, and that the store holds the model applied to exactly the
+//     (k-e)*ChunkSize numbers; the test asserts that bound for k between 1
+//     and 1000 (ten values on one action, two on each other), and that the
+//     store holds the model applied to exactly the
 //     reported prefix, with nothing beyond it touched.
 //   - The concurrency test learns the status each change came from by
 //     wrapping the store and recording Apply's outcomes, then checks flow
@@ -105,9 +106,10 @@ func newConfig(opts []Option) config {
 	return c
 }
 
-// WithChecks sets how many random sequences the model test runs (default
-// 1000; slow backends may choose 200). RAPID_CHECKS overrides it; see the
-// package doc.
+// WithChecks sets how many random sequences the model test runs at least
+// (default 1000; slow backends may choose 200). It is rounded up to a
+// multiple of 100, rapid's sequences per check. RAPID_CHECKS overrides it;
+// see the package doc.
 func WithChecks(n int) Option {
 	return func(c *config) {
 		if n > 0 {
@@ -161,14 +163,7 @@ func modelRounds(want int) int {
 	if pinned {
 		return 1
 	}
-	per := 100
-	if f := flag.Lookup("rapid.checks"); f != nil {
-		if g, ok := f.Value.(flag.Getter); ok {
-			if v, ok := g.Get().(int); ok && v > 0 {
-				per = v
-			}
-		}
-	}
+	const per = 100 // rapid's default: an explicit count returned above
 	return max(1, (want+per-1)/per)
 }
 
