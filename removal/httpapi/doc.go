@@ -103,8 +103,9 @@
 //     is logged at Error with the ticket. A panic in the service or store is
 //     recovered, logged with its stack and answered 500; if the answer had
 //     already started the connection is aborted instead.
-//   - Every answer carries Cache-Control: no-store (counts change under the
-//     client) and X-Content-Type-Options: nosniff.
+//   - Every API answer (not the OpenAPI document) carries Cache-Control:
+//     no-store (counts change under the client) and
+//     X-Content-Type-Options: nosniff.
 //   - WithRateLimiter(nil) turns limiting off. The default SlidingWindow is
 //     per process; several instances share a limit through their own
 //     Limiter.

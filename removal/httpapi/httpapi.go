@@ -344,7 +344,8 @@ func NewEnvelope(a removal.Action, res removal.BatchResult) Envelope {
 
 func (op batchOp) envelope(res removal.BatchResult) Envelope {
 	env := Envelope{Data: res, Status: StatusSuccess, Succeeded: true, Message: op.allOK}
-	if failed := len(res.Failures); failed > 0 || res.SuccessCount != res.ProcessedCount {
+	if res.SuccessCount != res.ProcessedCount {
+		failed := res.ProcessedCount - res.SuccessCount
 		env.Succeeded = false
 		env.Status = StatusPartialSuccess
 		if res.SuccessCount == 0 {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/ocnumbers/ocnumbers/removal"
 )
@@ -50,41 +49,51 @@ type Problem struct {
 
 // kind is one row of the error-code table.
 type kind struct {
+	code   string
 	status int
 	title  string
 }
 
-// codes maps every error code to its HTTP status and title: the one table
-// the package doc repeats.
-var codes = map[string]kind{
-	removal.CodeNullRequestBody:          {http.StatusBadRequest, "Request body is null"},
-	CodeInvalidRequestBody:               {http.StatusBadRequest, "Invalid request body"},
-	removal.CodeBatchSizeOutOfRange:      {http.StatusBadRequest, "Batch size out of range"},
-	removal.CodeInvalidTelephoneNumber:   {http.StatusBadRequest, "Invalid telephone number"},
-	removal.CodeDuplicateTelephoneNumber: {http.StatusBadRequest, "Duplicate telephone number"},
-	removal.CodeInvalidTenantID:          {http.StatusBadRequest, "Invalid msTenantId"},
-	CodeUnsupportedMediaType:             {http.StatusUnsupportedMediaType, "Unsupported media type"},
-	CodeRequestTooLarge:                  {http.StatusRequestEntityTooLarge, "Request too large"},
-	CodeMethodNotAllowed:                 {http.StatusMethodNotAllowed, "Method not allowed"},
-	CodeNotFound:                         {http.StatusNotFound, "Not found"},
-	CodeRateLimitExceeded:                {http.StatusTooManyRequests, "Rate limit exceeded"},
-	removal.CodeInternal:                 {http.StatusInternalServerError, "Internal error"},
-	CodeRequestCancelled:                 {StatusClientClosedRequest, "Request cancelled"},
+// table lists every error code with its HTTP status and title, in the order
+// of the package doc's table: the one place they are written.
+var table = []kind{
+	{removal.CodeNullRequestBody, http.StatusBadRequest, "Request body is null"},
+	{CodeInvalidRequestBody, http.StatusBadRequest, "Invalid request body"},
+	{removal.CodeBatchSizeOutOfRange, http.StatusBadRequest, "Batch size out of range"},
+	{removal.CodeInvalidTelephoneNumber, http.StatusBadRequest, "Invalid telephone number"},
+	{removal.CodeDuplicateTelephoneNumber, http.StatusBadRequest, "Duplicate telephone number"},
+	{removal.CodeInvalidTenantID, http.StatusBadRequest, "Invalid msTenantId"},
+	{CodeUnsupportedMediaType, http.StatusUnsupportedMediaType, "Unsupported media type"},
+	{CodeRequestTooLarge, http.StatusRequestEntityTooLarge, "Request too large"},
+	{CodeMethodNotAllowed, http.StatusMethodNotAllowed, "Method not allowed"},
+	{CodeNotFound, http.StatusNotFound, "Not found"},
+	{CodeRateLimitExceeded, http.StatusTooManyRequests, "Rate limit exceeded"},
+	{removal.CodeInternal, http.StatusInternalServerError, "Internal error"},
+	{CodeRequestCancelled, StatusClientClosedRequest, "Request cancelled"},
 }
+
+// codes indexes table by code.
+var codes = func() map[string]kind {
+	m := make(map[string]kind, len(table))
+	for _, k := range table {
+		m[k.code] = k
+	}
+	return m
+}()
 
 // ErrorCodes returns every error code the API can answer with, in the order
 // of the package doc's table.
 func ErrorCodes() []string {
-	return []string{
-		removal.CodeNullRequestBody, CodeInvalidRequestBody, removal.CodeBatchSizeOutOfRange,
-		removal.CodeInvalidTelephoneNumber, removal.CodeDuplicateTelephoneNumber, removal.CodeInvalidTenantID,
-		CodeUnsupportedMediaType, CodeRequestTooLarge, CodeMethodNotAllowed, CodeNotFound,
-		CodeRateLimitExceeded, removal.CodeInternal, CodeRequestCancelled,
+	out := make([]string, len(table))
+	for i, k := range table {
+		out[i] = k.code
 	}
+	return out
 }
 
 // StatusOf returns the HTTP status of an error code, and 500 for an unknown
-// one.
+// one. RequestCancelled is 499, or 503 when a server deadline, not the
+// client, ended the request.
 func StatusOf(code string) int {
 	if k, ok := codes[code]; ok {
 		return k.status
@@ -145,7 +154,7 @@ const internalDetail = "An internal error occurred. Quote the errorTicket when r
 func validationProblem(ex *exchange, ve *removal.ValidationError) Problem {
 	first := ve.Problems[0]
 	detail := first.Message
-	if first.Code == removal.CodeInvalidTenantID && strings.HasPrefix(detail, removal.TenantIDMessage) {
+	if first.Code == removal.CodeInvalidTenantID && first.Value != "" { // not the repeated-parameter problem
 		detail = removal.TenantIDMessage // the platform's own wording; errors has the value
 	}
 	if n := len(ve.Problems); n > 1 {
