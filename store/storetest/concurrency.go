@@ -194,14 +194,7 @@ func testConcurrency(t *testing.T, st store.Store, cfg config) {
 	}
 
 	for _, tenant := range []string{"", tenantA, tenantB} {
-		var want removal.Summary
-		for _, r := range final {
-			if r.OperatorConnect && (tenant == "" || r.MSTenantID == tenant) {
-				want.MarkedForRemovalCount += b2i(r.Status == removal.MarkedForRemoval)
-				want.ReadyForRemovalCount += b2i(r.Status == removal.ReadyForRemoval)
-			}
-		}
-		want.TotalCount = want.MarkedForRemovalCount + want.ReadyForRemovalCount
+		want := recount(final, tenant)
 		got, err := svc.Summary(t.Context(), tenant)
 		if err != nil || got != want {
 			t.Errorf("Summary(%q) = %+v, %v; recount of Get gives %+v", tenant, got, err, want)
