@@ -241,16 +241,18 @@ func (h *Handler) finish(ex *exchange, r *http.Request, start time.Time) {
 			slog.Int("processedCount", ex.processed), slog.Int("successCount", ex.success),
 			slog.String("error", ex.internal.Error()))
 	}
-	attrs := []slog.Attr{
-		slog.String("method", r.Method), slog.String("route", ex.route), slog.String("path", ex.instance),
-		slog.Int("status", status), slog.Duration("duration", d),
-		slog.Int("processedCount", ex.processed), slog.Int("successCount", ex.success),
-		slog.String("traceId", ex.traceID),
+	if log.Enabled(ctx, slog.LevelInfo) { // the default logger discards: build nothing
+		attrs := []slog.Attr{
+			slog.String("method", r.Method), slog.String("route", ex.route), slog.String("path", ex.instance),
+			slog.Int("status", status), slog.Duration("duration", d),
+			slog.Int("processedCount", ex.processed), slog.Int("successCount", ex.success),
+			slog.String("traceId", ex.traceID),
+		}
+		if ex.ticket != "" {
+			attrs = append(attrs, slog.String("errorTicket", ex.ticket))
+		}
+		log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 	}
-	if ex.ticket != "" {
-		attrs = append(attrs, slog.String("errorTicket", ex.ticket))
-	}
-	log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 	if h.cfg.observer != nil {
 		h.cfg.observer(Observation{
 			Method: r.Method, Route: ex.route, Status: status, Duration: d,
