@@ -2,9 +2,11 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/ocnumbers/ocnumbers/e164"
@@ -38,7 +40,7 @@ func (s *Store) Apply(ctx context.Context, numbers []e164.Number, c removal.Chan
 	if s.d == sqlite {
 		return s.applySQLite(ctx, numbers, c)
 	}
-	return s.applyPostgresTx(ctx, numbers, c)
+	return s.applyPostgres(ctx, numbers, c)
 }
 
 func (s *Store) applySQLite(ctx context.Context, numbers []e164.Number, c removal.Change) ([]removal.Outcome, error) {
@@ -70,36 +72,6 @@ func (s *Store) applySQLite(ctx context.Context, numbers []e164.Number, c remova
 		return nil, fmt.Errorf("sqlstore: apply: %w", err)
 	}
 	return out, stopped
-}
-
-// applyPostgresTx runs the batch's one statement in a transaction. The
-// statement takes ctx, so that a cancellation aborts it; the commit does not.
-func (s *Store) applyPostgresTx(ctx context.Context, numbers []e164.Number, c removal.Change) ([]removal.Outcome, error) {
-	conn, err := s.db.Connx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	wctx := context.WithoutCancel(ctx)
-	tx, err := conn.BeginTxx(wctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: apply: %w", err)
-	}
-	out, err := s.applyPostgres(ctx, tx, numbers, c)
-	if err == nil && s.beforeCommit != nil {
-		s.beforeCommit()
-	}
-	if err != nil {
-		tx.Rollback()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("sqlstore: apply: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("sqlstore: apply: commit: %w", err)
-	}
-	return out, nil
 }
 
 // sqliteApply holds the prepared statements of one SQLite Apply. SQLite
@@ -177,38 +149,162 @@ func (p *sqliteApply) apply(ctx context.Context, chunk []e164.Number, c removal.
 	return out, nil
 }
 
-// applyPostgres runs the batch as one statement (a round trip per number,
-// or per chunk, would cost several times more): it locks the requested rows
-// in key order, so that concurrent batches wait for each other instead of
-// deadlocking, moves those in a From status, and returns every row found
-// with the status its compare-and-set saw under the lock. Numbers it does
-// not return are not stored.
-func (s *Store) applyPostgres(ctx context.Context, tx *sqlx.Tx, batch []e164.Number, c removal.Change) ([]removal.Outcome, error) {
-	out := make([]removal.Outcome, len(batch))
-	index := make(map[string]int, len(batch))
-	numbers := make([]string, len(batch))
-	for i, n := range batch {
-		index[string(n)] = i
-		numbers[i] = string(n)
+// maxRaceAttempts bounds how often a PostgreSQL batch is rolled back and
+// run again because a writer outside the store changed one of its rows
+// while it ran (see applyPostgres).
+const maxRaceAttempts = 5
+
+// errRace is a batch's outcome that no one-by-one processing could give:
+// a row its compare-and-set missed is in a From status.
+var errRace = errors.New("a row changed while the batch ran")
+
+// applyPostgres runs the batch on one connection, in one transaction, in
+// two round trips: a pipeline of BEGIN, the table's advisory lock (lockSQL)
+// and one statement per chunk of removal.ChunkSize numbers (applyOne or
+// applyMany), then COMMIT.
+//
+// The advisory lock serialises the store's writers on the table (Put and
+// Delete take it too), as SQLite's write lock and memstore's mutex do.
+// Row locks alone would not: an UPDATE locks rows in its plan's order,
+// which varies (bitmap scans go in heap order), so two batches sharing
+// numbers could deadlock, and PostgreSQL would break the deadlock only
+// after deadlock_timeout. Under the lock no other store writer can change
+// a row between the compare-and-set and the snapshot read that classifies
+// its misses. A writer outside the store still can; the outcome then
+// shows a miss in a From status, and the batch is rolled back and run
+// again.
+//
+// ctx is checked between chunks while the pipeline is built; a chunk not
+// queued is not applied, and the chunks queued are then sent, committed
+// and returned with ctx.Err(). The driver watches ctx while the pipeline
+// runs (waiting for the lock included): a cancellation then aborts the
+// transaction and nothing is applied. The commit runs detached from ctx,
+// so that a cancellation cannot leave it in doubt.
+func (s *Store) applyPostgres(ctx context.Context, numbers []e164.Number, c removal.Change) ([]removal.Outcome, error) {
+	conn, err := s.db.Connx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	var out []removal.Outcome
+	var stopped, failed error
+	conn.Raw(func(dc any) error {
+		pc, ok := dc.(interface{ Conn() *pgx.Conn })
+		if !ok {
+			failed = fmt.Errorf("driver connection %T is not pgx", dc)
+			return nil
+		}
+		for range maxRaceAttempts {
+			out, stopped, failed = s.applyPgx(ctx, pc.Conn(), numbers, c)
+			if failed == nil {
+				return nil
+			}
+			// Leave no transaction open on a connection that goes back to
+			// the pool; drop the connection when that cannot be done.
+			if _, err := pc.Conn().Exec(context.WithoutCancel(ctx), "ROLLBACK"); err != nil {
+				return driver.ErrBadConn
+			}
+			if !errors.Is(failed, errRace) {
+				return nil
+			}
+		}
+		return nil
+	})
+	switch {
+	case failed == nil:
+		return out, stopped
+	case ctx.Err() != nil && !errors.Is(failed, errRace):
+		return nil, ctx.Err()
+	}
+	return nil, fmt.Errorf("sqlstore: apply: %w", failed)
+}
+
+// applyPgx runs one attempt of applyPostgres and leaves its transaction
+// committed (nil error) or open for the caller to roll back.
+func (s *Store) applyPgx(ctx context.Context, conn *pgx.Conn, numbers []e164.Number, c removal.Change) (out []removal.Outcome, stopped, err error) {
+	query := s.q.applyOne
+	if len(c.From) > 1 {
+		query = s.q.applyMany
 	}
 	from := make([]int16, len(c.From))
 	for i, f := range c.From {
 		from[i] = int16(f)
 	}
-	rows, err := tx.QueryxContext(ctx, s.q.applyAny, numbers, int16(c.To), c.At, from, from)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var n string
-		var o removal.Outcome
-		var st int16
-		if err := rows.Scan(&n, &o.OperatorConnect, &st, &o.Changed); err != nil {
-			return nil, err
+	var b pgx.Batch
+	b.Queue("BEGIN")
+	b.Queue(lockSQL, s.q.lockKey)
+	queued := 0
+	for queued < len(numbers) {
+		if queued > 0 {
+			if stopped = ctx.Err(); stopped != nil {
+				break
+			}
 		}
-		o.Found, o.Status = true, removal.NumberStatus(st)
-		out[index[n]] = o
+		end := min(queued+removal.ChunkSize, len(numbers))
+		chunk := make([]string, end-queued)
+		for i, n := range numbers[queued:end] {
+			chunk[i] = string(n)
+		}
+		b.Queue(query, int16(c.To), c.At, chunk, from)
+		queued = end
 	}
-	return out, rows.Err()
+	sendCtx := ctx
+	if stopped != nil {
+		sendCtx = context.WithoutCancel(ctx) // apply what was queued
+	}
+	index := make(map[e164.Number]int, queued)
+	for i, n := range numbers[:queued] {
+		index[n] = i
+	}
+	out = make([]removal.Outcome, queued)
+	br := conn.SendBatch(sendCtx, &b)
+	err = readApply(br, b.Len()-2, index, out, c)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.beforeCommit != nil {
+		s.beforeCommit()
+	}
+	if _, err := conn.Exec(context.WithoutCancel(ctx), "COMMIT"); err != nil {
+		return nil, nil, fmt.Errorf("commit: %w", err)
+	}
+	return out, stopped, nil
+}
+
+// readApply reads the results of applyPgx's pipeline: BEGIN, the lock,
+// then chunks chunk statements, each returning its stored numbers.
+func readApply(br pgx.BatchResults, chunks int, index map[e164.Number]int, out []removal.Outcome, c removal.Change) error {
+	for range 2 {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+	}
+	for range chunks {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		var n string
+		var st int16
+		var o removal.Outcome
+		_, err = pgx.ForEachRow(rows, []any{&n, &o.OperatorConnect, &st, &o.Changed}, func() error {
+			o.Found, o.Status = true, removal.NumberStatus(st)
+			if !o.Changed && o.OperatorConnect && c.Allows(o.Status) {
+				return errRace
+			}
+			i, ok := index[e164.Number(n)]
+			if !ok {
+				return fmt.Errorf("unrequested number %q in the result", n)
+			}
+			out[i] = o
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

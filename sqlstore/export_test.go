@@ -23,3 +23,5 @@ func knownVersion(d dialect) int {
 	}
 	return len(ms)
 }
+
+func ApplyOneSQL(s *Store) string { return s.q.applyOne }

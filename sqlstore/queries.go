@@ -16,7 +16,7 @@ type queries struct {
 	migrations string // quoted, qualified schema_migrations table
 	index      string // quoted index name (unqualified, as CREATE INDEX wants)
 	schema     string // quoted schema, or ""
-	lockKey    int64  // PostgreSQL advisory lock key for migrations
+	lockKey    int64  // PostgreSQL advisory lock key of the table's writers
 
 	get         string
 	countIdx    string // global count on the partial index
@@ -26,7 +26,8 @@ type queries struct {
 	setStatus   string // SQLite: conditional single-row update
 	status1     string // SQLite: one row's operator_connect and status
 	deleteOne   string // SQLite
-	applyAny    string // PostgreSQL: lock, move and classify a batch in one statement
+	applyOne    string // PostgreSQL: move and classify a chunk, one From status
+	applyMany   string // PostgreSQL: the same, several From statuses
 	deleteAny   string // PostgreSQL
 	upsertArray string // PostgreSQL: insert-or-replace from arrays
 }
@@ -76,20 +77,39 @@ func buildQueries(d dialect, c config) queries {
 	q.status1 = r("SELECT operator_connect, status FROM " + t + " WHERE telephone_number = ?")
 	q.deleteOne = r("DELETE FROM " + t + " WHERE telephone_number = ?")
 
-	// One statement per batch: lock every requested row in key order (so
-	// concurrent batches cannot deadlock), move the eligible ones, and report
-	// every row found with the status the compare-and-set saw under its lock.
-	q.applyAny = r("WITH req AS (SELECT telephone_number, operator_connect, status FROM " + t +
-		" WHERE telephone_number = ANY(?) ORDER BY telephone_number FOR NO KEY UPDATE)," +
-		" upd AS (UPDATE " + t + " AS t SET status = ?, status_changed_at = ? FROM req" +
-		" WHERE t.telephone_number = req.telephone_number AND req.operator_connect AND req.status = ANY(?))" +
-		// The UPDATE holds each row's lock, so it moves exactly these rows;
-		// data-modifying CTEs run to completion even unread.
-		" SELECT telephone_number, operator_connect, status, operator_connect AND status = ANY(?) FROM req")
+	// One statement per chunk (see applyPostgres): move the eligible rows
+	// with a compare-and-set, then read the rows it did not move from the
+	// statement's snapshot, to classify them. applyOne is for a change with
+	// one From status, which then is each moved row's old status; applyMany
+	// reads the old status from a self-join, and requires it to equal the
+	// status the compare-and-set saw, so that a row changed by a writer
+	// outside the store is reported as a miss in a From status, which
+	// applyPostgres detects, rather than with a wrong old status.
+	q.applyOne = applySQL(t, "", "$4[1]")
+	q.applyMany = applySQL(t, " FROM "+t+" AS o WHERE o.telephone_number = t.telephone_number AND o.status = t.status AND", "o.status")
 	q.deleteAny = r("DELETE FROM " + t + " WHERE telephone_number IN (SELECT telephone_number FROM " + t +
 		" WHERE telephone_number = ANY(?) ORDER BY telephone_number FOR UPDATE)")
 	q.upsertArray = r("INSERT INTO " + t + " (" + cols + ") SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS boolean[]), CAST(? AS smallint[]), CAST(? AS timestamptz[]))" + upsertTail)
 	return q
+}
+
+// applySQL returns the PostgreSQL chunk statement (PostgreSQL only, so
+// written with its bind variables). Its arguments: $1 the new status, $2
+// the change time, $3 the chunk's numbers, $4 the From statuses. join (the
+// rest of the FROM list, ending in AND) and old (the moved row's old
+// status) make it applyOne or applyMany. It returns one row per stored
+// number: number, operator_connect, old status, moved.
+func applySQL(t, join, old string) string {
+	where := " WHERE"
+	if join != "" {
+		where = join
+	}
+	return "WITH upd AS (UPDATE " + t + " AS t SET status = $1, status_changed_at = $2" + where +
+		" t.telephone_number = ANY($3) AND t.operator_connect AND t.status = ANY($4)" +
+		" RETURNING t.telephone_number, " + old + " AS status)" +
+		" SELECT telephone_number, true, status, true FROM upd UNION ALL" +
+		" SELECT telephone_number, operator_connect, status, false FROM " + t +
+		" WHERE telephone_number = ANY(ARRAY(SELECT unnest($3::text[]) EXCEPT ALL SELECT telephone_number FROM upd))"
 }
 
 // sqliteUpsert returns a multi-row insert-or-replace of rows rows.

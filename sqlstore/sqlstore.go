@@ -145,6 +145,16 @@ func newStore(ctx context.Context, db *sqlx.DB, opts []Option, memory bool) (*St
 	if err := db.PingContext(ctx); err != nil {
 		return nil, fmt.Errorf("sqlstore: connect: %w", err)
 	}
+	if d == postgres && c.schema == "" {
+		// The writers' advisory lock is keyed by the table's schema-qualified
+		// name, so that a store naming the schema and one relying on
+		// search_path take the same lock when they share the table.
+		var schema string
+		if err := db.GetContext(ctx, &schema, "SELECT COALESCE(current_schema(), '')"); err != nil {
+			return nil, fmt.Errorf("sqlstore: connect: %w", err)
+		}
+		s.q.lockKey = lockKey(schema + "." + c.prefix + "numbers")
+	}
 	if !c.noMigrate {
 		if err := s.migrate(ctx, c); err != nil {
 			return nil, err
