@@ -24,4 +24,6 @@ func knownVersion(d dialect) int {
 	return len(ms)
 }
 
-func ApplyOneSQL(s *Store) string { return s.q.applyOne }
+
+// LockKey is the advisory lock key of the table's writers.
+func (s *Store) LockKey() int64 { return s.q.lockKey }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ocnumbers/ocnumbers/internal/pgtest"
 
@@ -106,15 +107,7 @@ func TestPostgresFaults(t *testing.T) {
 	t.Run("StatementTimeout", func(t *testing.T) {
 		admin, dsn := pgtest.Admin(t)
 		schema := MustSchema(t)
-		// pgx sends unknown DSN parameters as run-time settings.
-		sep := "?"
-		if strings.Contains(dsn, "?") {
-			sep = "&"
-		}
-		if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
-			sep = " "
-		}
-		st, err := sqlstore.Open(context.Background(), "pgx", dsn+sep+"statement_timeout=500", sqlstore.WithSchema(schema))
+		st, err := sqlstore.Open(context.Background(), "pgx", withSetting(dsn, "statement_timeout", "500"), sqlstore.WithSchema(schema))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,4 +130,107 @@ func TestPostgresFaults(t *testing.T) {
 		tx.Rollback()
 		check(t, st, svc, res, err)
 	})
+}
+
+// TestPostgresOutsideWriter has a writer outside the store (plain SQL on the
+// table) hold a row of a running batch and commit another status for it.
+// The batch's compare-and-set then sees the new status, but its snapshot
+// the old one; the store must notice, roll back and run the batch again,
+// so that the outcome is what one-by-one processing after the change gives.
+func TestPostgresOutsideWriter(t *testing.T) {
+	cases := []struct {
+		name             string
+		initial, outside removal.NumberStatus
+		change           removal.Change
+		want             removal.Outcome // of the number the outside writer changes
+		wantStatus       removal.NumberStatus
+	}{
+		{
+			name:    "MovedOutOfFrom",
+			initial: removal.MarkedForRemoval, outside: removal.Active,
+			change:     removal.Change{From: []removal.NumberStatus{removal.MarkedForRemoval}, To: removal.ReadyForRemoval},
+			want:       removal.Outcome{Found: true, OperatorConnect: true, Status: removal.Active},
+			wantStatus: removal.Active,
+		},
+		{
+			// Both statuses are From statuses: the move happens, and the old
+			// status reported is the one it moved from.
+			name:    "MovedWithinFrom",
+			initial: removal.Active, outside: removal.ReleaseRequested,
+			change:     removal.Change{From: []removal.NumberStatus{removal.Active, removal.ReleaseRequested}, To: removal.MarkedForRemoval},
+			want:       removal.Outcome{Found: true, OperatorConnect: true, Status: removal.ReleaseRequested, Changed: true},
+			wantStatus: removal.MarkedForRemoval,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			admin, _ := pgtest.Admin(t)
+			st, schema := MustOpenPostgres(t)
+			const total, held = 120, 77 // the held row is in the batch's second chunk
+			var recs []store.Number
+			batch := make([]e164.Number, total)
+			for i := range total {
+				recs = append(recs, record(i, tc.initial))
+				batch[i] = number(i)
+			}
+			mustPut(t, st, recs...)
+			tx, err := admin.Beginx()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback()
+			if _, err := tx.Exec(`UPDATE "`+schema+`".numbers SET status = $1 WHERE telephone_number = $2`, int16(tc.outside), string(number(held))); err != nil {
+				t.Fatal(err)
+			}
+			tc.change.At = time.Now().UTC().Truncate(time.Microsecond)
+			type result struct {
+				out []removal.Outcome
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				out, err := st.Apply(context.Background(), batch, tc.change)
+				done <- result{out, err}
+			}()
+			// Commit the outside change once the batch waits for the row.
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				var waiting int
+				if err := admin.Get(&waiting, `SELECT count(*) FROM pg_stat_activity
+					WHERE wait_event_type = 'Lock' AND strpos(query, $1) > 0`, schema); err != nil {
+					t.Fatal(err)
+				}
+				if waiting > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the batch never waited for the held row")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			res := <-done
+			if res.err != nil {
+				t.Fatalf("Apply: %v", res.err)
+			}
+			if len(res.out) != total {
+				t.Fatalf("%d outcomes, want %d", len(res.out), total)
+			}
+			for i, o := range res.out {
+				want := removal.Outcome{Found: true, OperatorConnect: true, Status: tc.initial, Changed: true}
+				if i == held {
+					want = tc.want
+				}
+				if o != want {
+					t.Errorf("outcome %d (%s) = %+v, want %+v", i, number(i), o, want)
+				}
+			}
+			got, err := st.Get(context.Background(), number(held))
+			if err != nil || got.Status != tc.wantStatus {
+				t.Errorf("held number: %v, %v; want %s", got.Status, err, tc.wantStatus)
+			}
+		})
+	}
 }

@@ -2,6 +2,8 @@ package sqlstore_test
 
 import (
 	"context"
+	"net/url"
+	"strings"
 	"path/filepath"
 	"testing"
 
@@ -87,4 +89,16 @@ func (b backend) require(tb testing.TB) {
 	if b.pg {
 		pgtest.Admin(tb)
 	}
+}
+
+// withSetting adds a run-time setting to a PostgreSQL DSN (URL or
+// key=value form): pgx sends unknown DSN parameters as settings.
+func withSetting(dsn, key, value string) string {
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		return dsn + " " + key + "=" + value
+	}
+	if strings.Contains(dsn, "?") {
+		return dsn + "&" + key + "=" + url.QueryEscape(value)
+	}
+	return dsn + "?" + key + "=" + url.QueryEscape(value)
 }
