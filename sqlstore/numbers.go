@@ -383,7 +383,8 @@ func (s *Store) copyPostgres(ctx context.Context, numbers []store.Number) error 
 		if err != nil {
 			return err
 		}
-		return tx.Commit(ctx)
+		// Detached: a cancellation must not leave the commit in doubt.
+		return tx.Commit(context.WithoutCancel(ctx))
 	})
 	if badErr != nil {
 		return badErr
