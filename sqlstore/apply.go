@@ -20,10 +20,11 @@ import (
 // and between chunks; when ctx is done, the chunks already applied are
 // committed and returned with ctx.Err().
 //
-// On PostgreSQL the batch is one statement (lock in key order, update,
-// classify) in one transaction (round trips, not rows, dominate its cost
-// there: see the README). ctx is checked before it, and the driver watches ctx while it
-// runs: a cancellation aborts the statement and nothing is applied.
+// On PostgreSQL the batch is one transaction of one statement per chunk,
+// sent as one pipeline under the table's writer lock (see applyPostgres);
+// ctx is checked between chunks as the pipeline is built, and the driver
+// watches it while the pipeline runs: a cancellation then aborts the
+// transaction and nothing is applied.
 //
 // Any storage failure rolls the transaction back: the result is then empty,
 // which is exactly what was durably applied.

@@ -43,25 +43,39 @@
 // ctx is checked between chunks of removal.ChunkSize numbers; on
 // cancellation the chunks done are committed and returned with ctx.Err().
 //
-// PostgreSQL: the batch is one statement in one transaction (a round trip
-// per number or per chunk costs several times more): it locks the requested
-// rows with SELECT … FOR NO KEY UPDATE in key order, updates those that are
-// Operator Connect and in a From status, and returns every row found with the
-// status the compare-and-set saw under its lock. Because every batch takes
-// its locks in the same order, in one statement, concurrent batches wait for
-// each other and never deadlock (an earlier design, an UPDATE in plan order
-// plus a second statement for misses, deadlocked under the conformance
-// suite's concurrency test); the locks cost about 1.25x a bare UPDATE (see
-// the README). The driver watches ctx while the statement runs: a
-// cancellation aborts it and nothing is applied.
+// PostgreSQL: the batch is one transaction, sent in two round trips (a
+// round trip per number costs several times more): a pipeline of BEGIN,
+// the table's writer lock and one statement per chunk of removal.ChunkSize
+// numbers, then COMMIT. Each chunk statement moves the eligible rows with
+// UPDATE … WHERE telephone_number = ANY($3) AND operator_connect AND status
+// = ANY($4) RETURNING, and in the same statement reads the rows it missed,
+// to classify them. The writer lock (a transaction-scoped advisory lock
+// keyed by the table's schema-qualified name, also taken by Put, Delete and
+// migrations) serialises the store's writers on the table, as SQLite's
+// write lock does: an UPDATE locks rows in its plan's order, so two
+// batches relying on row locks alone could deadlock (PostgreSQL breaks a
+// deadlock only after deadlock_timeout, 1 s by default, by failing one of
+// them), and the lock also guarantees that no store writer changes a row
+// between the compare-and-set and the read that classifies its misses. A
+// writer outside the store (plain SQL on the table) still can: the batch
+// then sees a miss in a From status, which one-by-one processing could not
+// give, and it is rolled back and run again (up to 5 times, then an
+// error). The batches of one table thus run one at a time, each holding
+// the lock for about as long as the bare UPDATE would take (5 ms for 500
+// numbers, see the README); readers never wait for it.
+//
+// ctx is checked between chunks while the pipeline is built: when it is
+// done, the chunks already queued are sent, committed and returned with
+// ctx.Err(), and the rest is untouched. While the pipeline runs (waiting
+// for the lock included) the driver watches ctx: a cancellation aborts the
+// transaction and nothing is applied. The COMMIT runs detached from ctx.
 //
 // On SQLite, statements and commits run detached from ctx once the
 // transaction has begun (ctx bounds only the wait for a connection and for
 // the write lock): a cancellation must not abort a chunk halfway nor roll
-// back chunks already reported. On PostgreSQL the one statement is the one
-// chunk: a cancellation while it runs aborts it, and the commit runs
-// detached. On any storage failure the transaction is rolled back and Apply
-// returns no outcomes: exactly what was durably applied.
+// back chunks already reported. On any storage failure the transaction is
+// rolled back and Apply returns no outcomes: exactly what was durably
+// applied.
 //
 // # SQLite
 //
@@ -78,9 +92,10 @@
 //
 // # PostgreSQL
 //
-// Put, Delete and migrations take a transaction-scoped advisory lock keyed
-// by the table's name, so the store's multi-statement writers never
-// deadlock with each other. Put of 2,000 numbers or more uses COPY into the
+// Apply, Put, Delete and migrations take the writer lock (above), so the
+// store's writers never deadlock with each other. Stores sharing a table
+// share the lock whether they name its schema (WithSchema) or find it
+// through search_path: the key uses current_schema() then. Put of 2,000 numbers or more uses COPY into the
 // table inside a savepoint, and falls back to array upserts in the same
 // transaction when a number is already stored; smaller Puts are one
 // INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE.

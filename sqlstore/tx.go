@@ -25,11 +25,11 @@ type txRunner interface {
 // must never abort a chunk halfway or roll back chunks already reported as
 // applied. Callers check ctx between chunks themselves.
 //
-// On PostgreSQL the transaction first takes an advisory lock on the table
-// (lockSQL), so that Put, Delete and migrations, which may run several
+// On PostgreSQL the transaction first takes the table's writer lock
+// (lockSQL), so that the store's writers, which may run several
 // statements, never deadlock with each other (PostgreSQL would detect it
-// only after deadlock_timeout, 1 s by default). Apply does not use writeTx
-// there: it is one statement that locks its rows in index order.
+// only after deadlock_timeout, 1 s by default). Apply takes the same lock
+// in its own pipeline (applyPostgres).
 //
 // On SQLite the transaction is BEGIN IMMEDIATE whatever the DSN says: it
 // takes the write lock up front (waiting up to the busy timeout), so a
@@ -89,7 +89,7 @@ func (s *Store) sqliteRollback(ctx context.Context, conn *sqlx.Conn) {
 }
 
 // lockSQL serialises the store's writers on PostgreSQL; its key is derived
-// from the schema and table name.
+// from the schema-qualified table name.
 const lockSQL = "SELECT pg_advisory_xact_lock($1)"
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
