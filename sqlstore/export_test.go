@@ -24,6 +24,5 @@ func knownVersion(d dialect) int {
 	return len(ms)
 }
 
-
 // LockKey is the advisory lock key of the table's writers.
 func (s *Store) LockKey() int64 { return s.q.lockKey }

@@ -3,8 +3,8 @@ package sqlstore_test
 import (
 	"context"
 	"net/url"
-	"strings"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ocnumbers/ocnumbers/internal/pgtest"
