@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 
@@ -182,42 +181,28 @@ var errRace = errors.New("a row changed while the batch ran")
 // transaction and nothing is applied. The commit runs detached from ctx,
 // so that a cancellation cannot leave it in doubt.
 func (s *Store) applyPostgres(ctx context.Context, numbers []e164.Number, c removal.Change) ([]removal.Outcome, error) {
-	conn, err := s.db.Connx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
 	var out []removal.Outcome
-	var stopped, failed error
-	conn.Raw(func(dc any) error {
-		pc, ok := dc.(interface{ Conn() *pgx.Conn })
-		if !ok {
-			failed = fmt.Errorf("driver connection %T is not pgx", dc)
-			return nil
-		}
+	var stopped error
+	err := s.withPgx(ctx, func(conn *pgx.Conn) error {
+		var err error
 		for range maxRaceAttempts {
-			out, stopped, failed = s.applyPgx(ctx, pc.Conn(), numbers, c)
-			if failed == nil {
+			out, stopped, err = s.applyPgx(ctx, conn, numbers, c)
+			if err == nil {
 				return nil
 			}
-			// Leave no transaction open on a connection that goes back to
-			// the pool; drop the connection when that cannot be done.
-			if _, err := pc.Conn().Exec(context.WithoutCancel(ctx), "ROLLBACK"); err != nil {
-				return driver.ErrBadConn
-			}
-			if !errors.Is(failed, errRace) {
-				return nil
+			if _, rerr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil || !errors.Is(err, errRace) {
+				return err
 			}
 		}
-		return nil
+		return err
 	})
 	switch {
-	case failed == nil:
+	case err == nil:
 		return out, stopped
-	case ctx.Err() != nil && !errors.Is(failed, errRace):
+	case ctx.Err() != nil && !errors.Is(err, errRace):
 		return nil, ctx.Err()
 	}
-	return nil, fmt.Errorf("sqlstore: apply: %w", failed)
+	return nil, fmt.Errorf("sqlstore: apply: %w", err)
 }
 
 // applyPgx runs one attempt of applyPostgres and leaves its transaction
@@ -242,11 +227,7 @@ func (s *Store) applyPgx(ctx context.Context, conn *pgx.Conn, numbers []e164.Num
 			}
 		}
 		end := min(queued+removal.ChunkSize, len(numbers))
-		chunk := make([]string, end-queued)
-		for i, n := range numbers[queued:end] {
-			chunk[i] = string(n)
-		}
-		b.Queue(query, int16(c.To), c.At, chunk, from)
+		b.Queue(query, int16(c.To), c.At, e164Strings(numbers[queued:end]), from)
 		queued = end
 	}
 	sendCtx := ctx

@@ -5,12 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jmoiron/sqlx"
 
 	"github.com/ocnumbers/ocnumbers/e164"
 	"github.com/ocnumbers/ocnumbers/removal"
@@ -108,16 +109,8 @@ func (s *Store) Delete(ctx context.Context, numbers ...e164.Number) (int, error)
 		total = 0
 		wctx := context.WithoutCancel(ctx)
 		if s.d == postgres {
-			// Rows are locked in key order, chunk after chunk, as Apply
-			// locks them, so a Delete and a batch cannot deadlock.
-			sorted := make([]string, len(numbers))
-			for i, n := range numbers {
-				sorted[i] = string(n)
-			}
-			slices.Sort(sorted)
-			for start := 0; start < len(sorted); start += pgChunk {
-				chunk := sorted[start:min(start+pgChunk, len(sorted))]
-				k, err := rowsAffected(tx.ExecContext(wctx, s.q.deleteAny, chunk))
+			for chunk := range slices.Chunk(numbers, pgChunk) {
+				k, err := rowsAffected(tx.ExecContext(wctx, s.q.deleteAny, e164Strings(chunk)))
 				if err != nil {
 					return err
 				}
@@ -145,6 +138,15 @@ func (s *Store) Delete(ctx context.Context, numbers ...e164.Number) (int, error)
 	return total, nil
 }
 
+// e164Strings converts numbers to the []string pgx encodes as text[].
+func e164Strings(ns []e164.Number) []string {
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = string(n)
+	}
+	return out
+}
+
 // pgChunk is how many numbers one PostgreSQL statement takes as arrays.
 const pgChunk = 10000
 
@@ -152,7 +154,8 @@ const pgChunk = 10000
 // variables each; SQLite allows 32766).
 const sqliteRows = 100
 
-// copyThreshold is the size from which a PostgreSQL Put uses COPY.
+// copyThreshold is the size from which Put streams: COPY on PostgreSQL,
+// normalizing beside the writes on SQLite.
 const copyThreshold = 2000
 
 // Put implements store.Store: all numbers in one transaction, or none. On
@@ -163,30 +166,18 @@ func (s *Store) Put(ctx context.Context, numbers ...store.Number) error {
 	if len(numbers) == 0 {
 		return nil
 	}
-	if s.d == postgres && len(numbers) >= copyThreshold {
-		if err := s.copyPostgres(ctx, numbers); err != nil {
-			if errors.Is(err, store.ErrInvalidNumber) {
-				return err
-			}
-			return fmt.Errorf("sqlstore: put: %w", err)
-		}
-		return nil
+	if s.d == postgres {
+		return s.putPostgres(ctx, numbers)
 	}
-	if s.d == sqlite && len(numbers) >= copyThreshold {
+	if len(numbers) >= copyThreshold {
 		return s.loadSQLite(ctx, numbers)
 	}
 	ns, err := store.NormalizeAll(numbers)
 	if err != nil {
 		return err
 	}
-	if s.d == postgres {
-		sortNumbers(ns)
-	}
 	err = s.writeTx(ctx, func(tx txRunner) error {
-		if s.d == postgres {
-			return s.upsertPostgres(ctx, tx, ns)
-		}
-		return s.upsertSQLite(ctx, tx, ns)
+		return s.upsertSQLite(ctx, tx, slices.Chunk(ns, sqliteRows))
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: put: %w", err)
@@ -194,38 +185,35 @@ func (s *Store) Put(ctx context.Context, numbers ...store.Number) error {
 	return nil
 }
 
-// sortNumbers puts records in telephone number order. An upsert locks rows
-// in the order given, Apply in index order: the same order everywhere
-// means they never deadlock.
-func sortNumbers(ns []store.Number) {
-	slices.SortFunc(ns, func(a, b store.Number) int {
-		return strings.Compare(string(a.TelephoneNumber), string(b.TelephoneNumber))
-	})
-}
-
-func (s *Store) upsertSQLite(ctx context.Context, tx txRunner, ns []store.Number) error {
+// upsertSQLite writes chunks of at most sqliteRows records, the full ones
+// with one prepared statement. ctx is checked between chunks; a cancelled
+// Put rolls back.
+func (s *Store) upsertSQLite(ctx context.Context, tx txRunner, chunks iter.Seq[[]store.Number]) error {
 	wctx := context.WithoutCancel(ctx)
+	var full *sqlx.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
 	args := make([]any, 0, 5*sqliteRows)
-	full := len(ns) / sqliteRows * sqliteRows
-	if full > 0 {
-		stmt, err := tx.PreparexContext(wctx, sqliteUpsert(s.q.table, sqliteRows))
-		if err != nil {
+	for rows := range chunks {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
-		defer stmt.Close()
-		for start := 0; start < full; start += sqliteRows {
-			if err := ctx.Err(); err != nil {
-				return err // all or nothing: roll back
+		args = sqliteArgs(args[:0], rows)
+		var err error
+		if len(rows) == sqliteRows {
+			if full == nil {
+				if full, err = tx.PreparexContext(wctx, s.q.upsertRows); err != nil {
+					return err
+				}
 			}
-			args = sqliteArgs(args[:0], ns[start:start+sqliteRows])
-			if _, err := stmt.ExecContext(wctx, args...); err != nil {
-				return err
-			}
+			_, err = full.ExecContext(wctx, args...)
+		} else {
+			_, err = tx.ExecContext(wctx, sqliteUpsert(s.q.table, len(rows)), args...)
 		}
-	}
-	if rest := ns[full:]; len(rest) > 0 {
-		args = sqliteArgs(args[:0], rest)
-		if _, err := tx.ExecContext(wctx, sqliteUpsert(s.q.table, len(rest)), args...); err != nil {
+		if err != nil {
 			return err
 		}
 	}
@@ -242,56 +230,36 @@ func (s *Store) loadSQLite(ctx context.Context, numbers []store.Number) error {
 	var badErr error // written before chunks is closed, read after
 	go func() {
 		defer close(chunks)
-		buf := make([]store.Number, 0, sqliteRows)
 		var norm store.Normalizer
-		for _, r := range numbers {
-			n, err := norm.Next(r)
-			if err != nil {
-				badErr = err
-				return
-			}
-			if buf = append(buf, n); len(buf) == sqliteRows {
-				select {
-				case chunks <- buf:
-				case <-done:
+		for part := range slices.Chunk(numbers, sqliteRows) {
+			buf := make([]store.Number, len(part))
+			for i, r := range part {
+				n, err := norm.Next(r)
+				if err != nil {
+					badErr = err
 					return
 				}
-				buf = make([]store.Number, 0, sqliteRows)
+				buf[i] = n
 			}
-		}
-		if len(buf) > 0 {
 			select {
 			case chunks <- buf:
 			case <-done:
+				return
 			}
 		}
 	}()
 	err := s.writeTx(ctx, func(tx txRunner) error {
-		wctx := context.WithoutCancel(ctx)
-		stmt, err := tx.PreparexContext(wctx, sqliteUpsert(s.q.table, sqliteRows))
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		args := make([]any, 0, 5*sqliteRows)
-		for rows := range chunks {
-			if err := ctx.Err(); err != nil {
-				return err
+		err := s.upsertSQLite(ctx, tx, func(yield func([]store.Number) bool) {
+			for rows := range chunks {
+				if !yield(rows) {
+					return
+				}
 			}
-			args = sqliteArgs(args[:0], rows)
-			if len(rows) == sqliteRows {
-				_, err = stmt.ExecContext(wctx, args...)
-			} else {
-				_, err = tx.ExecContext(wctx, sqliteUpsert(s.q.table, len(rows)), args...)
-			}
-			if err != nil {
-				return err
-			}
+		})
+		if err == nil && badErr != nil {
+			err = errBadRecord // roll back what was written
 		}
-		if badErr != nil {
-			return errBadRecord // roll back what was written
-		}
-		return nil
+		return err
 	})
 	close(done)
 	for range chunks { // let the producer finish
@@ -312,92 +280,82 @@ func sqliteArgs(args []any, ns []store.Number) []any {
 	return args
 }
 
-func (s *Store) upsertPostgres(ctx context.Context, tx txRunner, ns []store.Number) error {
-	wctx := context.WithoutCancel(ctx)
-	for start := 0; start < len(ns); start += pgChunk {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		chunk := ns[start:min(start+pgChunk, len(ns))]
-		if _, err := tx.ExecContext(wctx, s.q.upsertArray, pgColumns(chunk)...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // errBadRecord stops a load at a record that store.Normalizer rejects.
 var errBadRecord = errors.New("bad record")
 
-// copyPostgres loads numbers with COPY inside a savepoint, normalizing each
-// record as pgx encodes it, so that checking overlaps with the server's
-// work. COPY cannot replace rows: when a number is already stored it fails
-// with a unique violation, and the load falls back to array upserts in the
-// same transaction. A bad record aborts the load; the error is then
-// store.Normalizer's.
-func (s *Store) copyPostgres(ctx context.Context, numbers []store.Number) error {
-	conn, err := s.db.Connx(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	var badErr error // pgx reports the callback's error only as the server's
-	err = conn.Raw(func(dc any) error {
-		rc, ok := dc.(interface{ Conn() *pgx.Conn })
-		if !ok {
-			return fmt.Errorf("driver connection %T is not pgx", dc)
+// putPostgres is Put on PostgreSQL: one transaction under the table's
+// writer lock. From copyThreshold records it loads with COPY inside a
+// savepoint, normalizing each record as pgx encodes it, so that checking
+// overlaps with the server's work. COPY cannot replace rows: when a number
+// is already stored it fails with a unique violation, and the load falls
+// back to array upserts in the same transaction. Smaller Puts are array
+// upserts. A bad record stores nothing; the error is then
+// store.NormalizeAll's (store.Normalizer's, for a COPY).
+func (s *Store) putPostgres(ctx context.Context, numbers []store.Number) error {
+	var ns []store.Number // normalized, unless COPY normalizes them
+	if len(numbers) < copyThreshold {
+		var err error
+		if ns, err = store.NormalizeAll(numbers); err != nil {
+			return err
 		}
-		tx, err := rc.Conn().Begin(ctx)
+	}
+	var badErr error // pgx reports the COPY callback's error only as the server's
+	err := s.withPgx(ctx, func(conn *pgx.Conn) error {
+		wctx := context.WithoutCancel(ctx)
+		tx, err := conn.Begin(ctx)
 		if err != nil {
 			return err
 		}
-		defer tx.Rollback(context.WithoutCancel(ctx))
+		defer tx.Rollback(wctx)
 		if _, err := tx.Exec(ctx, lockSQL, s.q.lockKey); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "SAVEPOINT bulk_load"); err != nil {
-			return err
-		}
-		var norm store.Normalizer
-		_, err = tx.CopyFrom(ctx, s.q.tableIdent, []string{"telephone_number", "ms_tenant_id", "operator_connect", "status", "status_changed_at"},
-			pgx.CopyFromSlice(len(numbers), func(i int) ([]any, error) {
-				n, err := norm.Next(numbers[i])
+		if ns == nil {
+			if _, err := tx.Exec(ctx, "SAVEPOINT bulk_load"); err != nil {
+				return err
+			}
+			var norm store.Normalizer
+			_, err = tx.CopyFrom(ctx, s.q.tableIdent, []string{"telephone_number", "ms_tenant_id", "operator_connect", "status", "status_changed_at"},
+				pgx.CopyFromSlice(len(numbers), func(i int) ([]any, error) {
+					n, err := norm.Next(numbers[i])
+					if err != nil {
+						badErr = err
+						return nil, errBadRecord
+					}
+					return []any{string(n.TelephoneNumber), n.MSTenantID, n.OperatorConnect, int16(n.Status), n.StatusChangedAt}, nil
+				}))
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) || pe.Code != "23505" {
 				if err != nil {
-					badErr = err
-					return nil, errBadRecord
+					return err
 				}
-				return []any{string(n.TelephoneNumber), n.MSTenantID, n.OperatorConnect, int16(n.Status), n.StatusChangedAt}, nil
-			}))
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "23505" {
+				return tx.Commit(wctx) // detached: a cancellation must not leave it in doubt
+			}
 			if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT bulk_load"); err != nil {
 				return err
 			}
-			ns, nerr := store.NormalizeAll(numbers)
-			if nerr != nil {
-				return nerr
+			// COPY may have stopped before the Normalizer saw every record.
+			if ns, err = store.NormalizeAll(numbers); err != nil {
+				return err
 			}
-			sortNumbers(ns)
-			err = s.upsertPgx(ctx, tx, ns)
 		}
-		if err != nil {
-			return err
+		for chunk := range slices.Chunk(ns, pgChunk) {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, s.q.upsertArray, pgColumns(chunk)...); err != nil {
+				return err
+			}
 		}
-		// Detached: a cancellation must not leave the commit in doubt.
-		return tx.Commit(context.WithoutCancel(ctx))
+		return tx.Commit(wctx)
 	})
-	if badErr != nil {
+	switch {
+	case badErr != nil:
 		return badErr
-	}
-	return err
-}
-
-func (s *Store) upsertPgx(ctx context.Context, tx pgx.Tx, ns []store.Number) error {
-	for start := 0; start < len(ns); start += pgChunk {
-		chunk := ns[start:min(start+pgChunk, len(ns))]
-		if _, err := tx.Exec(ctx, s.q.upsertArray, pgColumns(chunk)...); err != nil {
-			return err
-		}
+	case errors.Is(err, store.ErrInvalidNumber):
+		return err
+	case err != nil:
+		return fmt.Errorf("sqlstore: put: %w", err)
 	}
 	return nil
 }

@@ -30,6 +30,7 @@ type queries struct {
 	applyMany   string // PostgreSQL: the same, several From statuses
 	deleteAny   string // PostgreSQL
 	upsertArray string // PostgreSQL: insert-or-replace from arrays
+	upsertRows  string // SQLite: insert-or-replace of sqliteRows rows
 }
 
 const cols = "telephone_number, ms_tenant_id, operator_connect, status, status_changed_at"
@@ -87,8 +88,8 @@ func buildQueries(d dialect, c config) queries {
 	// applyPostgres detects, rather than with a wrong old status.
 	q.applyOne = applySQL(t, "", "$4[1]")
 	q.applyMany = applySQL(t, " FROM "+t+" AS o WHERE o.telephone_number = t.telephone_number AND o.status = t.status AND", "o.status")
-	q.deleteAny = r("DELETE FROM " + t + " WHERE telephone_number IN (SELECT telephone_number FROM " + t +
-		" WHERE telephone_number = ANY(?) ORDER BY telephone_number FOR UPDATE)")
+	q.deleteAny = r("DELETE FROM " + t + " WHERE telephone_number = ANY(?)")
+	q.upsertRows = sqliteUpsert(t, sqliteRows)
 	q.upsertArray = r("INSERT INTO " + t + " (" + cols + ") SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS boolean[]), CAST(? AS smallint[]), CAST(? AS timestamptz[]))" + upsertTail)
 	return q
 }

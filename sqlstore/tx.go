@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -86,6 +87,39 @@ func (s *Store) sqliteRollback(ctx context.Context, conn *sqlx.Conn) {
 	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil && !s.memory {
 		conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
+}
+
+// withPgx runs fn on a pool connection as a *pgx.Conn, for what
+// database/sql cannot express (pipelines, COPY). A connection fn leaves
+// closed or inside a transaction is dropped from the pool rather than
+// handed, mid-transaction, to the next caller.
+func (s *Store) withPgx(ctx context.Context, fn func(*pgx.Conn) error) error {
+	conn, err := s.db.Connx(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var fnErr error
+	err = conn.Raw(func(dc any) error {
+		rc, ok := dc.(interface{ Conn() *pgx.Conn })
+		if !ok {
+			fnErr = fmt.Errorf("driver connection %T is not pgx", dc)
+			return nil
+		}
+		c := rc.Conn()
+		fnErr = fn(c)
+		if c.IsClosed() || c.PgConn().TxStatus() != 'I' {
+			return driver.ErrBadConn
+		}
+		return nil
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return fmt.Errorf("connection left unusable: %w", err)
+	}
+	return nil
 }
 
 // lockSQL serialises the store's writers on PostgreSQL; its key is derived
