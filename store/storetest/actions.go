@@ -61,20 +61,71 @@ func (k kind) String() string {
 	return [...]string{"OperatorConnect", "NotOperatorConnect", "Absent"}[k]
 }
 
+func (k kind) fixture(n e164.Number, tenant string, s removal.NumberStatus) fixture {
+	return fixture{rec(n, tenant, k == kindOC, s), k != kindAbsent}
+}
+
 // expectOne applies SPEC section 3's order of checks to one number: it
-// returns the failure the number must get (nil on success) and the record
-// it must then hold (ok false when absent).
-func expectOne(a specAction, n e164.Number, cur store.Number, stored bool) (*removal.Failure, store.Number, bool) {
+// returns the failure the number must get (nil on success) and what the
+// store must then hold for it.
+func expectOne(a specAction, f fixture) (*removal.Failure, fixture) {
+	n, cur := f.rec.TelephoneNumber, normalized(f.rec)
 	switch {
-	case !stored:
-		return &removal.Failure{TelephoneNumber: n, ErrorCode: removal.CodeNumberNotFound}, store.Number{}, false
+	case !f.stored:
+		return &removal.Failure{TelephoneNumber: n, ErrorCode: removal.CodeNumberNotFound}, f
 	case !cur.OperatorConnect:
-		return &removal.Failure{TelephoneNumber: n, ErrorCode: removal.CodeNotOperatorConnect, CurrentStatus: statusPtr(cur.Status)}, cur, true
+		return &removal.Failure{TelephoneNumber: n, ErrorCode: removal.CodeNotOperatorConnect, CurrentStatus: statusPtr(cur.Status)}, fixture{cur, true}
 	case !slices.Contains(a.from, cur.Status):
-		return &removal.Failure{TelephoneNumber: n, ErrorCode: removal.CodeInvalidStatus, CurrentStatus: statusPtr(cur.Status)}, cur, true
+		return &removal.Failure{TelephoneNumber: n, ErrorCode: removal.CodeInvalidStatus, CurrentStatus: statusPtr(cur.Status)}, fixture{cur, true}
 	}
 	cur.Status, cur.StatusChangedAt = a.to, stampNow
-	return nil, cur, true
+	return nil, fixture{cur, true}
+}
+
+// expectBatch is expectOne over a batch, in request order: the result the
+// batch must return and what each number must then hold.
+func expectBatch(a specAction, fx []fixture) (removal.BatchResult, []fixture) {
+	want := removal.BatchResult{ProcessedCount: len(fx)}
+	after := make([]fixture, len(fx))
+	for i, f := range fx {
+		var fail *removal.Failure
+		if fail, after[i] = expectOne(a, f); fail == nil {
+			want.SuccessCount++
+		} else {
+			want.Failures = append(want.Failures, *fail)
+		}
+	}
+	return want, after
+}
+
+// wantFixture checks that the first p numbers of fx hold what action a
+// does to them and every later one is untouched.
+func wantFixture(tb testing.TB, st store.Store, a specAction, fx []fixture, p int) {
+	tb.Helper()
+	_, after := expectBatch(a, fx[:p])
+	for i, f := range fx {
+		if i < p {
+			f = after[i]
+		} else {
+			f.rec = normalized(f.rec)
+		}
+		if f.stored {
+			wantStored(tb, st, f.rec)
+		} else {
+			wantAbsent(tb, st, f.rec.TelephoneNumber)
+		}
+	}
+}
+
+// putMarked puts n Operator Connect numbers from num(0), MarkedForRemoval.
+func putMarked(tb testing.TB, st store.Store, count int) []fixture {
+	tb.Helper()
+	var fx []fixture
+	for _, n := range nums(0, count) {
+		fx = append(fx, kindOC.fixture(n, tenantA, removal.MarkedForRemoval))
+	}
+	putFixture(tb, st, fx...)
+	return fx
 }
 
 func testActions(t *testing.T, newStore func(t *testing.T) store.Store) {
@@ -117,26 +168,20 @@ func testActions(t *testing.T, newStore func(t *testing.T) store.Store) {
 			type cell struct {
 				status removal.NumberStatus
 				kind   kind
-				rec    store.Number
+				fx     []fixture // the number alone
 			}
 			var cells []cell
 			for _, s := range removal.Statuses() {
 				for _, k := range kinds {
-					r := rec(num(len(cells)), tenants[len(cells)%len(tenants)], k == kindOC, s)
-					if k != kindAbsent {
-						mustPut(t, st, r)
-					}
-					cells = append(cells, cell{s, k, r})
+					f := k.fixture(num(len(cells)), tenants[len(cells)%len(tenants)], s)
+					putFixture(t, st, f)
+					cells = append(cells, cell{s, k, []fixture{f}})
 				}
 			}
 			for _, c := range cells {
 				t.Run(c.status.String()+"/"+c.kind.String(), func(t *testing.T) {
-					n := c.rec.TelephoneNumber
-					wantFail, wantRec, wantStoredOK := expectOne(a, n, normalized(c.rec), c.kind != kindAbsent)
-					want := removal.BatchResult{ProcessedCount: 1, SuccessCount: 1}
-					if wantFail != nil {
-						want = removal.BatchResult{ProcessedCount: 1, Failures: []removal.Failure{*wantFail}}
-					}
+					n := c.fx[0].rec.TelephoneNumber
+					want, _ := expectBatch(a, c.fx)
 					got, err := a.call(svc, t.Context(), []string{string(n)})
 					if err != nil {
 						t.Fatalf("%s(%s): %v", a.method, n, err)
@@ -145,11 +190,7 @@ func testActions(t *testing.T, newStore func(t *testing.T) store.Store) {
 						t.Errorf("%s(%s) result mismatch (-want +got):\n%s", a.method, n, d)
 					}
 					wantDetails(t, got)
-					if wantStoredOK {
-						wantStored(t, st, wantRec)
-					} else {
-						wantAbsent(t, st, n)
-					}
+					wantFixture(t, st, a, c.fx, 1)
 				})
 			}
 		})
@@ -162,37 +203,19 @@ func testActions(t *testing.T, newStore func(t *testing.T) store.Store) {
 				svc := newService(st)
 				// Every (status, kind) twice, interleaved so failures and
 				// successes alternate in a fixed, non-sorted order.
-				type item struct {
-					rec    store.Number
-					stored bool
-				}
-				var items []item
-				i := 0
+				var fx []fixture
+				var batch []string
 				for range 2 {
 					for _, k := range []kind{kindAbsent, kindOC, kindNotOC} {
 						for _, s := range []removal.NumberStatus{removal.ReadyForRemoval, removal.Active, removal.MarkedForRemoval, removal.ReleaseRequested} {
-							r := rec(num(1000-7*i), tenants[i%3], k == kindOC, s)
-							i++
-							if k != kindAbsent {
-								mustPut(t, st, r)
-							}
-							items = append(items, item{r, k != kindAbsent})
+							i := len(fx)
+							fx = append(fx, k.fixture(num(1000-7*i), tenants[i%3], s))
+							batch = append(batch, string(fx[i].rec.TelephoneNumber))
 						}
 					}
 				}
-				want := removal.BatchResult{ProcessedCount: len(items)}
-				var batch []string
-				var after []item
-				for _, it := range items {
-					batch = append(batch, string(it.rec.TelephoneNumber))
-					f, r, ok := expectOne(a, it.rec.TelephoneNumber, normalized(it.rec), it.stored)
-					if f == nil {
-						want.SuccessCount++
-					} else {
-						want.Failures = append(want.Failures, *f)
-					}
-					after = append(after, item{r, ok})
-				}
+				putFixture(t, st, fx...)
+				want, _ := expectBatch(a, fx)
 				got, err := a.call(svc, t.Context(), batch)
 				if err != nil {
 					t.Fatal(err)
@@ -201,13 +224,7 @@ func testActions(t *testing.T, newStore func(t *testing.T) store.Store) {
 					t.Errorf("result mismatch (-want +got):\n%s", d)
 				}
 				wantDetails(t, got)
-				for j, it := range after {
-					if it.stored {
-						wantStored(t, st, it.rec)
-					} else {
-						wantAbsent(t, st, items[j].rec.TelephoneNumber)
-					}
-				}
+				wantFixture(t, st, a, fx, len(fx))
 			})
 		}
 	})
@@ -231,14 +248,12 @@ func testActions(t *testing.T, newStore func(t *testing.T) store.Store) {
 		wantStored(t, st, normalized(r))
 	})
 
+	ready, _ := specFor(removal.ReadyForRemovalAction.Name)
+
 	t.Run("Batch500", func(t *testing.T) {
 		st := newStore(t)
 		svc := newService(st)
-		var in []store.Number
-		for _, n := range nums(0, removal.MaxBatchSize) {
-			in = append(in, rec(n, tenantA, true, removal.MarkedForRemoval))
-		}
-		mustPut(t, st, in...)
+		fx := putMarked(t, st, removal.MaxBatchSize)
 		got, err := svc.MarkReadyForRemoval(t.Context(), strs(nums(0, removal.MaxBatchSize)))
 		if err != nil {
 			t.Fatal(err)
@@ -247,21 +262,13 @@ func testActions(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if d := cmp.Diff(want, got, resultOpts); d != "" {
 			t.Errorf("result mismatch (-want +got):\n%s", d)
 		}
-		for _, r := range in {
-			r = normalized(r)
-			r.Status, r.StatusChangedAt = removal.ReadyForRemoval, stampNow
-			wantStored(t, st, r)
-		}
+		wantFixture(t, st, ready, fx, len(fx))
 	})
 
 	t.Run("Batch501", func(t *testing.T) {
 		st := newStore(t)
 		svc := newService(st)
-		var in []store.Number
-		for _, n := range nums(0, removal.MaxBatchSize+1) {
-			in = append(in, rec(n, tenantA, true, removal.MarkedForRemoval))
-		}
-		mustPut(t, st, in...)
+		fx := putMarked(t, st, removal.MaxBatchSize+1)
 		got, err := svc.MarkReadyForRemoval(t.Context(), strs(nums(0, removal.MaxBatchSize+1)))
 		if !errors.Is(err, removal.ErrInvalidRequest) || removal.ErrorCode(err) != removal.CodeBatchSizeOutOfRange {
 			t.Errorf("err = %v, want BatchSizeOutOfRange", err)
@@ -269,8 +276,6 @@ func testActions(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if d := cmp.Diff(removal.BatchResult{}, got); d != "" {
 			t.Errorf("result not zero (-want +got):\n%s", d)
 		}
-		for _, r := range in {
-			wantStored(t, st, normalized(r))
-		}
+		wantFixture(t, st, ready, fx, 0)
 	})
 }

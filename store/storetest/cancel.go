@@ -89,17 +89,17 @@ func (p *entryProbe) Apply(ctx context.Context, ns []e164.Number, c removal.Chan
 // cancelFixture is a 500-number batch mixing every status and kind: index i
 // is OC in status i%4 for i%6 < 4, not OC in MarkedForRemoval for i%6 == 4,
 // and absent for i%6 == 5.
-func cancelFixture() (recs []store.Number, stored []bool) {
+func cancelFixture() []fixture {
+	var fx []fixture
 	for i, n := range nums(0, removal.MaxBatchSize) {
 		switch i % 6 {
 		case 4:
-			recs = append(recs, rec(n, tenants[i%3], false, removal.MarkedForRemoval))
+			fx = append(fx, fixture{rec(n, tenants[i%3], false, removal.MarkedForRemoval), true})
 		default:
-			recs = append(recs, rec(n, tenants[i%3], true, removal.NumberStatus(i%4)))
+			fx = append(fx, fixture{rec(n, tenants[i%3], true, removal.NumberStatus(i%4)), i%6 != 5})
 		}
-		stored = append(stored, i%6 != 5)
 	}
-	return recs, stored
+	return fx
 }
 
 func testCancellation(t *testing.T, newStore func(t *testing.T) store.Store) {
@@ -107,18 +107,18 @@ func testCancellation(t *testing.T, newStore func(t *testing.T) store.Store) {
 		for _, a := range specActions {
 			t.Run(a.method, func(t *testing.T) {
 				st := newStore(t)
-				recs, stored := cancelFixture()
-				putStored(t, st, recs, stored)
+				fx := cancelFixture()
+				putFixture(t, st, fx...)
 				ctx, cancel := context.WithCancel(t.Context())
 				cancel()
-				got, err := a.call(newService(st), ctx, strs(nums(0, len(recs))))
+				got, err := a.call(newService(st), ctx, strs(nums(0, len(fx))))
 				if !errors.Is(err, context.Canceled) {
 					t.Errorf("err = %v, want context.Canceled", err)
 				}
 				if d := cmp.Diff(removal.BatchResult{}, got, resultOpts); d != "" {
 					t.Errorf("result not zero (-want +got):\n%s", d)
 				}
-				wantFixture(t, st, a, recs, stored, 0)
+				wantFixture(t, st, a, fx, 0)
 			})
 		}
 	})
@@ -155,19 +155,19 @@ func testMidBatch(t *testing.T, newStore func(t *testing.T) store.Store, errOnly
 			}
 			t.Run(fmt.Sprintf("%s/k=%d", a.method, k), func(t *testing.T) {
 				st := newStore(t)
-				recs, stored := cancelFixture()
-				putStored(t, st, recs, stored)
+				fx := cancelFixture()
+				putFixture(t, st, fx...)
 				ctx := newCountdown(k, errOnly)
 				probe := &entryProbe{Store: st, ctx: ctx}
-				got, err := a.call(newService(probe), ctx, strs(nums(0, len(recs))))
+				got, err := a.call(newService(probe), ctx, strs(nums(0, len(fx))))
 				p := got.ProcessedCount
 				switch {
-				case err == nil && p != len(recs):
-					t.Fatalf("nil error after %d of %d numbers", p, len(recs))
+				case err == nil && p != len(fx):
+					t.Fatalf("nil error after %d of %d numbers", p, len(fx))
 				case err != nil && !errors.Is(err, context.Canceled):
 					t.Fatalf("err = %v, want nil or context.Canceled", err)
-				case p < 0 || p > len(recs):
-					t.Fatalf("ProcessedCount = %d, want 0..%d", p, len(recs))
+				case p < 0 || p > len(fx):
+					t.Fatalf("ProcessedCount = %d, want 0..%d", p, len(fx))
 				}
 				// Also with a nil error: a store that asked, heard
 				// "cancelled" and went on anyway breaks the bound too.
@@ -175,49 +175,12 @@ func testMidBatch(t *testing.T, newStore func(t *testing.T) store.Store, errOnly
 					t.Errorf("processed %d numbers after %d \"not done\" answers to the store; at most %d when it checks every %d",
 						p, k-probe.entry, bound, removal.ChunkSize)
 				}
-				// The expected result for the prefix, from the spec.
-				want := removal.BatchResult{ProcessedCount: p}
-				for i := range p {
-					f, _, _ := expectOne(a, recs[i].TelephoneNumber, normalized(recs[i]), stored[i])
-					if f == nil {
-						want.SuccessCount++
-					} else {
-						want.Failures = append(want.Failures, *f)
-					}
-				}
+				want, _ := expectBatch(a, fx[:p]) // the prefix, from the spec
 				if d := cmp.Diff(want, got, resultOpts); d != "" {
 					t.Errorf("result mismatch for the first %d numbers (-want +got):\n%s", p, d)
 				}
-				wantFixture(t, st, a, recs, stored, p)
+				wantFixture(t, st, a, fx, p)
 			})
-		}
-	}
-}
-
-func putStored(tb testing.TB, st store.Store, recs []store.Number, stored []bool) {
-	tb.Helper()
-	var in []store.Number
-	for i, r := range recs {
-		if stored[i] {
-			in = append(in, r)
-		}
-	}
-	mustPut(tb, st, in...)
-}
-
-// wantFixture checks that the first p numbers hold what action a does to
-// them and every later one is untouched.
-func wantFixture(tb testing.TB, st store.Store, a specAction, recs []store.Number, stored []bool, p int) {
-	tb.Helper()
-	for i, r := range recs {
-		want, ok := normalized(r), stored[i]
-		if i < p {
-			_, want, ok = expectOne(a, r.TelephoneNumber, normalized(r), stored[i])
-		}
-		if ok {
-			wantStored(tb, st, want)
-		} else {
-			wantAbsent(tb, st, r.TelephoneNumber)
 		}
 	}
 }

@@ -53,10 +53,6 @@ type run struct {
 // with the records.
 func testConcurrency(t *testing.T, st store.Store, cfg config) {
 	const nOC, nNotOC, nAbsent = 48, 4, 4
-	type fixture struct {
-		rec    store.Number
-		stored bool
-	}
 	var pool []fixture
 	for i := range nOC + nNotOC + nAbsent {
 		pool = append(pool, fixture{
@@ -64,13 +60,7 @@ func testConcurrency(t *testing.T, st store.Store, cfg config) {
 			stored: i < nOC+nNotOC,
 		})
 	}
-	var initial []store.Number
-	for _, f := range pool {
-		if f.stored {
-			initial = append(initial, f.rec)
-		}
-	}
-	mustPut(t, st, initial...)
+	putFixture(t, st, pool...)
 
 	rs := &recordingStore{Store: st}
 	svc := newService(rs)

@@ -109,6 +109,27 @@ func mustPut(tb testing.TB, st store.Store, ns ...store.Number) {
 	}
 }
 
+// fixture is a record of a test batch and whether it is put first: the
+// ones not stored are in the batch to meet NumberNotFound.
+type fixture struct {
+	rec    store.Number
+	stored bool
+}
+
+// putFixture puts the stored records of fx, in one Put.
+func putFixture(tb testing.TB, st store.Store, fx ...fixture) {
+	tb.Helper()
+	var in []store.Number
+	for _, f := range fx {
+		if f.stored {
+			in = append(in, f.rec)
+		}
+	}
+	if len(in) > 0 {
+		mustPut(tb, st, in...)
+	}
+}
+
 // wantStored checks that Get returns want for its number.
 func wantStored(tb testing.TB, st store.Store, want store.Number) {
 	tb.Helper()

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"errors"
-	"maps"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -169,9 +168,8 @@ func (m *model) apply(t *rapid.T) {
 	}
 	idx, _ := drawIndices(t, "batch", removal.MaxBatchSize)
 	batch := make([]string, len(idx))
-	want := removal.BatchResult{ProcessedCount: len(idx)}
+	fx := make([]fixture, len(idx))
 	before := make(map[e164.Number]store.Number, len(idx))
-	next := make(map[e164.Number]store.Number, len(idx))
 	for i, j := range idx {
 		n := num(j)
 		batch[i] = string(n)
@@ -179,17 +177,11 @@ func (m *model) apply(t *rapid.T) {
 		if stored {
 			before[n] = cur
 		}
-		f, after, ok := expectOne(spec, n, cur, stored)
-		if f == nil {
-			want.SuccessCount++
-		} else {
-			want.Failures = append(want.Failures, *f)
-		}
-		if ok {
-			next[n] = after
-		}
+		cur.TelephoneNumber = n // all an absent number has
+		fx[i] = fixture{cur, stored}
 		m.touch(n)
 	}
+	want, after := expectBatch(spec, fx)
 	got, err := m.svc.Apply(t.Context(), a, batch)
 	if err != nil {
 		t.Fatalf("%s of %d numbers: %v", a.Name, len(batch), err)
@@ -203,7 +195,11 @@ func (m *model) apply(t *rapid.T) {
 		}
 	}
 	m.action, m.before = a.Name, before // for the invariant's transition check
-	maps.Copy(m.recs, next)
+	for _, f := range after {
+		if f.stored {
+			m.recs[f.rec.TelephoneNumber] = f.rec
+		}
+	}
 }
 
 // allowedMove is SPEC section 2's transition table.
