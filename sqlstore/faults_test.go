@@ -234,3 +234,56 @@ func TestPostgresOutsideWriter(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresCancelWhileWaiting cancels a batch while it waits for the
+// table's writer lock, held here by another session: the call returns the
+// context's error with nothing applied, and the pool's connections stay
+// usable (the one the cancellation broke is dropped, not reused).
+func TestPostgresCancelWhileWaiting(t *testing.T) {
+	admin, _ := pgtest.Admin(t)
+	st, _ := MustOpenPostgres(t)
+	const total = 120
+	var recs []store.Number
+	batch := make([]string, total)
+	for i := range total {
+		recs = append(recs, record(i, removal.MarkedForRemoval))
+		batch[i] = string(number(i))
+	}
+	mustPut(t, st, recs...)
+	svc := removal.NewService(st)
+
+	tx, err := admin.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec("SELECT pg_advisory_xact_lock($1)", st.LockKey()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	res, err := svc.MarkReadyForRemoval(ctx, batch)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want context.DeadlineExceeded", err)
+	}
+	if res.ProcessedCount != 0 {
+		t.Errorf("ProcessedCount = %d, want 0: the batch never got the lock", res.ProcessedCount)
+	}
+	tx.Rollback()
+
+	for i := range total {
+		got, err := st.Get(context.Background(), number(i))
+		if err != nil || got.Status != removal.MarkedForRemoval {
+			t.Fatalf("%s: %v, %v; want MarkedForRemoval", number(i), got.Status, err)
+		}
+	}
+	// Every pooled connection still works (a broken one would fail here).
+	for range 3 {
+		if res, err := svc.MarkReadyForRemoval(context.Background(), batch[:1]); err != nil {
+			t.Fatalf("after the cancellation: %v", err)
+		} else if res.ProcessedCount != 1 {
+			t.Fatalf("after the cancellation: %+v", res)
+		}
+		batch = batch[1:]
+	}
+}
