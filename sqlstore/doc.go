@@ -79,11 +79,15 @@
 //
 // # SQLite
 //
-// A file DSN gets _journal_mode=WAL, _busy_timeout=10000 (ms),
-// _cache_size=-32768 (32 MiB; the default 2 MiB does not hold the Summary
-// index of a million numbers), _foreign_keys=1, _txlock=immediate and _stmt_cache_size=32 (statements
-// are compiled once per connection) unless it sets them (or their
-// aliases) itself. Writers wait for each other, in one process or several,
+// A file DSN gets _busy_timeout=10000 (ms), _cache_size=-32768 (32 MiB;
+// the default 2 MiB does not hold the Summary index of a million numbers),
+// _foreign_keys=1, _txlock=immediate and _stmt_cache_size=32 (statements
+// are compiled once per connection) unless it sets them (or their aliases)
+// itself. Unless it sets a journal mode, Open switches the file to WAL
+// once, before migrating (PRAGMA journal_mode=WAL, retried for up to 10 s
+// while other processes open the same new file: SQLite can refuse the
+// switch at once with "database is locked" rather than wait; WAL then
+// stays a property of the file). Writers wait for each other, in one process or several,
 // for up to the busy timeout; readers never wait (WAL). An in-memory DSN
 // (":memory:", "file::memory:", mode=memory) gets a pool of one connection,
 // since every connection would otherwise open its own empty database. For

@@ -83,8 +83,15 @@ func (s *Store) migrate(ctx context.Context, c config) error {
 	err = s.writeTx(ctx, func(tx txRunner) error {
 		if s.d == postgres {
 			if c.schema != "" {
-				// CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on the
-				// database even when the schema exists; a host may not grant it.
+				// Stores with other prefixes may be creating the same schema
+				// now, under their own table's lock; this one serialises them.
+				// CREATE SCHEMA IF NOT EXISTS would not: it needs the CREATE
+				// privilege on the database even when the schema exists (a host
+				// may not grant it), and it can still fail on a concurrent
+				// creation.
+				if _, err := tx.ExecContext(ctx, lockSQL, lockKey("schema "+c.schema)); err != nil {
+					return err
+				}
 				var exists bool
 				if err := tx.GetContext(ctx, &exists, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", c.schema); err != nil {
 					return err

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	"github.com/jmoiron/sqlx"
-	_ "github.com/mattn/go-sqlite3" // registers "sqlite3"
+	"github.com/mattn/go-sqlite3" // registers "sqlite3"
 
 	"github.com/ocnumbers/ocnumbers/store"
 )
@@ -93,9 +95,9 @@ func Open(ctx context.Context, driverName, dsn string, opts ...Option) (*Store, 
 	if err != nil {
 		return nil, err
 	}
-	memory := false
+	memory, wal := false, false
 	if d == sqlite {
-		dsn, memory = sqliteDSN(dsn)
+		dsn, memory, wal = sqliteDSN(dsn)
 	}
 	db, err := sqlx.Open(driverName, dsn)
 	if err != nil {
@@ -106,7 +108,7 @@ func Open(ctx context.Context, driverName, dsn string, opts ...Option) (*Store, 
 		db.SetConnMaxLifetime(0)
 		db.SetConnMaxIdleTime(0)
 	}
-	s, err := newStore(ctx, db, opts, memory)
+	s, err := newStore(ctx, db, opts, memory, wal)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -117,17 +119,19 @@ func Open(ctx context.Context, driverName, dsn string, opts ...Option) (*Store, 
 
 // New returns a Store on a pool the host application owns: Close leaves
 // it open. The pool's driver must be "sqlite3" or "pgx" (or "pgx/v5"). For
-// SQLite, configure the DSN as Open does (WAL, _busy_timeout); write
-// transactions are immediate whatever the DSN says.
+// SQLite, configure the DSN and the file as Open does (_busy_timeout, WAL
+// journaling); write transactions are immediate whatever the DSN says.
 // Migrations, if any, run with context.Background().
 func New(db *sqlx.DB, opts ...Option) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlstore: New with a nil *sqlx.DB")
 	}
-	return newStore(context.Background(), db, opts, false)
+	return newStore(context.Background(), db, opts, false, false)
 }
 
-func newStore(ctx context.Context, db *sqlx.DB, opts []Option, memory bool) (*Store, error) {
+// newStore makes the Store; wal asks it to switch a SQLite file to WAL
+// journaling first.
+func newStore(ctx context.Context, db *sqlx.DB, opts []Option, memory, wal bool) (*Store, error) {
 	d, err := dialectOf(db.DriverName())
 	if err != nil {
 		return nil, err
@@ -144,6 +148,11 @@ func newStore(ctx context.Context, db *sqlx.DB, opts []Option, memory bool) (*St
 	s := &Store{db: db, d: d, q: buildQueries(d, c), memory: memory}
 	if err := db.PingContext(ctx); err != nil {
 		return nil, fmt.Errorf("sqlstore: connect: %w", err)
+	}
+	if wal {
+		if err := enableWAL(ctx, db); err != nil {
+			return nil, fmt.Errorf("sqlstore: journal_mode=WAL: %w", err)
+		}
 	}
 	if d == postgres && c.schema == "" {
 		// The writers' advisory lock is keyed by the table's schema-qualified
@@ -199,24 +208,30 @@ func dialectOf(driverName string) (dialect, error) {
 }
 
 // sqliteDSN adds the parameters a shared file needs, keeping any the caller
-// set, and reports whether the DSN names an in-memory database.
-func sqliteDSN(dsn string) (string, bool) {
+// set, and reports whether the DSN names an in-memory database and whether
+// the file should be switched to WAL (the caller set no journal mode).
+//
+// WAL is not a DSN parameter: the driver would run PRAGMA journal_mode=WAL
+// as it opens each connection, and while a new file is being switched, a
+// connection opening beside it can fail with "database is locked" without
+// waiting. WAL is a property of the file, so enableWAL sets it once.
+func sqliteDSN(dsn string) (string, bool, bool) {
 	path, rawQuery, _ := strings.Cut(dsn, "?")
 	params, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return dsn, false // let the driver report it
+		return dsn, false, false // let the driver report it
 	}
 	memory := path == ":memory:" || path == "file::memory:" || params.Get("mode") == "memory"
-	add := func(val string, keys ...string) {
-		for _, k := range keys {
-			if params.Has(k) {
-				return
-			}
-		}
-		params.Set(keys[0], val)
+	has := func(keys ...string) bool {
+		return slices.ContainsFunc(keys, params.Has)
 	}
+	add := func(val string, keys ...string) {
+		if !has(keys...) {
+			params.Set(keys[0], val)
+		}
+	}
+	wal := !memory && !has("_journal_mode", "_journal")
 	if !memory {
-		add("WAL", "_journal_mode", "_journal")
 		add("10000", "_busy_timeout", "_timeout")
 		// 32 MiB per connection (SQLite's default is 2 MiB): the Summary
 		// index of a million numbers then stays in memory.
@@ -227,7 +242,29 @@ func sqliteDSN(dsn string) (string, bool) {
 	// Reuse the store's few prepared statements per connection instead of
 	// compiling each again on every call.
 	add("32", "_stmt_cache_size")
-	return path + "?" + params.Encode(), memory
+	return path + "?" + params.Encode(), memory, wal
+}
+
+// enableWAL switches a SQLite file to WAL journaling. Switching takes an
+// exclusive lock, and SQLite can answer SQLITE_BUSY at once, without its
+// busy handler, when connections of other processes are opening or
+// switching the same new file: it is retried for up to 10 s (the busy
+// timeout). On a file already in WAL it returns at once.
+func enableWAL(ctx context.Context, db *sqlx.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		var mode string
+		err := db.GetContext(ctx, &mode, "PRAGMA journal_mode=WAL")
+		var se sqlite3.Error
+		if err == nil || !errors.As(err, &se) || se.Code != sqlite3.ErrBusy || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }
 
 // quote returns an identifier already checked against identRE, quoted.

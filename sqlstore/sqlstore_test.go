@@ -188,27 +188,33 @@ func TestMigrations(t *testing.T) {
 				wantVersions(t, second, where, "")
 			})
 
-			t.Run("ConcurrentOpen", func(t *testing.T) {
-				where := db.fresh(t)
-				stores := make([]*sqlstore.Store, 4)
-				errs := make([]error, len(stores))
-				var wg sync.WaitGroup
-				for i := range stores {
-					wg.Go(func() { stores[i], errs[i] = db.open(t, where) })
-				}
-				wg.Wait()
-				for i, err := range errs {
-					if err != nil {
-						t.Errorf("Open %d: %v", i, err)
-						continue
+			// Four Opens at once of one table, then of four tables (four
+			// prefixes) in one new schema, which they all try to create.
+			for _, prefixes := range [][]string{{"", "", "", ""}, {"a_", "b_", "c_", "d_"}} {
+				t.Run("ConcurrentOpen/"+strings.Join(prefixes, ""), func(t *testing.T) {
+					where := db.fresh(t)
+					stores := make([]*sqlstore.Store, len(prefixes))
+					errs := make([]error, len(stores))
+					var wg sync.WaitGroup
+					for i := range stores {
+						wg.Go(func() { stores[i], errs[i] = db.open(t, where, sqlstore.WithTablePrefix(prefixes[i])) })
 					}
-					t.Cleanup(func() { stores[i].Close() })
-				}
-				if t.Failed() {
-					return
-				}
-				wantVersions(t, stores[0], where, "")
-			})
+					wg.Wait()
+					for i, err := range errs {
+						if err != nil {
+							t.Errorf("Open %d: %v", i, err)
+							continue
+						}
+						t.Cleanup(func() { stores[i].Close() })
+					}
+					if t.Failed() {
+						return
+					}
+					for i, st := range stores {
+						wantVersions(t, st, where, prefixes[i])
+					}
+				})
+			}
 
 			t.Run("NewerSchemaRefused", func(t *testing.T) {
 				where := db.fresh(t)
