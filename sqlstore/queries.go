@@ -86,7 +86,7 @@ func buildQueries(d dialect, c config) queries {
 	// status the compare-and-set saw, so that a row changed by a writer
 	// outside the store is reported as a miss in a From status, which
 	// applyPostgres detects, rather than with a wrong old status.
-	q.applyOne = applySQL(t, "", "$4[1]")
+	q.applyOne = applySQL(t, "", "($4::smallint[])[1]")
 	q.applyMany = applySQL(t, " FROM "+t+" AS o WHERE o.telephone_number = t.telephone_number AND o.status = t.status AND", "o.status")
 	q.deleteAny = r("DELETE FROM " + t + " WHERE telephone_number = ANY(?)")
 	q.upsertRows = sqliteUpsert(t, sqliteRows)
