@@ -99,7 +99,10 @@
 // Apply, Put, Delete and migrations take the writer lock (above), so the
 // store's writers never deadlock with each other. Stores sharing a table
 // share the lock whether they name its schema (WithSchema) or find it
-// through search_path: the key uses current_schema() then. Put of 2,000 numbers or more uses COPY into the
+// through search_path: the key uses current_schema() then. Every
+// statement works under each pgx default_query_exec_mode a DSN may set,
+// simple_protocol (PgBouncer in transaction mode) included; locks are
+// transaction-scoped, so transaction pooling is safe. Put of 2,000 numbers or more uses COPY into the
 // table inside a savepoint, and falls back to array upserts in the same
 // transaction when a number is already stored; smaller Puts are one
 // INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE.
