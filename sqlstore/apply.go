@@ -158,10 +158,10 @@ const maxRaceAttempts = 5
 // a row its compare-and-set missed is in a From status.
 var errRace = errors.New("a row changed while the batch ran")
 
-// applyPostgres runs the batch on one connection, in one transaction, in
-// two round trips: a pipeline of BEGIN, the table's advisory lock (lockSQL)
-// and one statement per chunk of removal.ChunkSize numbers (applyOne or
-// applyMany), then COMMIT.
+// applyPostgres runs the batch on one connection, in one READ COMMITTED
+// transaction, in two round trips: a pipeline of BEGIN, the table's
+// advisory lock (lockSQL) and one statement per chunk of removal.ChunkSize
+// numbers (applyOne or applyMany), then COMMIT.
 //
 // The advisory lock serialises the store's writers on the table (Put and
 // Delete take it too), as SQLite's write lock and memstore's mutex do.
@@ -170,44 +170,61 @@ var errRace = errors.New("a row changed while the batch ran")
 // numbers could deadlock, and PostgreSQL would break the deadlock only
 // after deadlock_timeout. Under the lock no other store writer can change
 // a row between the compare-and-set and the snapshot read that classifies
-// its misses. A writer outside the store still can; the outcome then
-// shows a miss in a From status, and the batch is rolled back and run
-// again.
+// its misses, because under READ COMMITTED each statement's snapshot is
+// taken after the lock is granted (a REPEATABLE READ default would take it
+// before, while waiting, so it is overridden). A writer outside the store
+// still can; the outcome then shows a miss in a From status, and the batch
+// is rolled back and run again.
 //
-// ctx is checked between chunks while the pipeline is built; a chunk not
-// queued is not applied, and the chunks queued are then sent, committed
-// and returned with ctx.Err(). The driver watches ctx while the pipeline
-// runs (waiting for the lock included): a cancellation then aborts the
-// transaction and nothing is applied. The commit runs detached from ctx,
-// so that a cancellation cannot leave it in doubt.
+// ctx is checked between chunks while the pipeline is built: the chunks
+// of a batch are sent together, so a cancellation found then sends
+// nothing. The driver watches ctx while the pipeline runs (waiting for the
+// lock included): a cancellation then aborts the transaction and nothing
+// is applied. The commit runs detached from ctx, so that a cancellation
+// cannot leave it in doubt.
 func (s *Store) applyPostgres(ctx context.Context, numbers []e164.Number, c removal.Change) ([]removal.Outcome, error) {
 	var out []removal.Outcome
-	var stopped error
 	err := s.withPgx(ctx, func(conn *pgx.Conn) error {
 		var err error
 		for range maxRaceAttempts {
-			out, stopped, err = s.applyPgx(ctx, conn, numbers, c)
+			out, err = s.applyPgx(ctx, conn, numbers, c)
 			if err == nil {
 				return nil
 			}
-			if _, rerr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil || !errors.Is(err, errRace) {
+			if conn.PgConn().TxStatus() != 'I' { // sent, and not committed
+				if _, rerr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+					return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
+				}
+			}
+			if !errors.Is(err, errRace) {
 				return err
 			}
 		}
 		return err
 	})
-	switch {
-	case err == nil:
-		return out, stopped
-	case ctx.Err() != nil && !errors.Is(err, errRace):
-		return nil, ctx.Err()
+	if err == nil {
+		return out, nil
 	}
-	return nil, fmt.Errorf("sqlstore: apply: %w", err)
+	return nil, storeErr(ctx, "apply", err)
+}
+
+// storeErr reports a failed call. When ctx is done the caller must see
+// ctx.Err(); a failure that the cancellation did not cause is kept beside
+// it rather than hidden.
+func storeErr(ctx context.Context, op string, err error) error {
+	cerr := ctx.Err()
+	switch {
+	case cerr != nil && errors.Is(err, cerr):
+		return cerr
+	case cerr != nil:
+		return errors.Join(cerr, fmt.Errorf("sqlstore: %s: %w", op, err))
+	}
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
 }
 
 // applyPgx runs one attempt of applyPostgres and leaves its transaction
-// committed (nil error) or open for the caller to roll back.
-func (s *Store) applyPgx(ctx context.Context, conn *pgx.Conn, numbers []e164.Number, c removal.Change) (out []removal.Outcome, stopped, err error) {
+// committed (nil error), open for the caller to roll back, or unsent.
+func (s *Store) applyPgx(ctx context.Context, conn *pgx.Conn, numbers []e164.Number, c removal.Change) ([]removal.Outcome, error) {
 	query := s.q.applyOne
 	if len(c.From) > 1 {
 		query = s.q.applyMany
@@ -217,43 +234,34 @@ func (s *Store) applyPgx(ctx context.Context, conn *pgx.Conn, numbers []e164.Num
 		from[i] = int16(f)
 	}
 	var b pgx.Batch
-	b.Queue("BEGIN")
+	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
 	b.Queue(lockSQL, s.q.lockKey)
-	queued := 0
-	for queued < len(numbers) {
-		if queued > 0 {
-			if stopped = ctx.Err(); stopped != nil {
-				break
-			}
+	for start := 0; start < len(numbers); start += removal.ChunkSize {
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
-		end := min(queued+removal.ChunkSize, len(numbers))
-		b.Queue(query, int16(c.To), c.At, e164Strings(numbers[queued:end]), from)
-		queued = end
+		b.Queue(query, int16(c.To), c.At, e164Strings(numbers[start:min(start+removal.ChunkSize, len(numbers))]), from)
 	}
-	sendCtx := ctx
-	if stopped != nil {
-		sendCtx = context.WithoutCancel(ctx) // apply what was queued
-	}
-	index := make(map[e164.Number]int, queued)
-	for i, n := range numbers[:queued] {
+	index := make(map[e164.Number]int, len(numbers))
+	for i, n := range numbers {
 		index[n] = i
 	}
-	out = make([]removal.Outcome, queued)
-	br := conn.SendBatch(sendCtx, &b)
-	err = readApply(br, b.Len()-2, index, out, c)
+	out := make([]removal.Outcome, len(numbers))
+	br := conn.SendBatch(ctx, &b)
+	err := readApply(br, b.Len()-2, index, out, c)
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if s.beforeCommit != nil {
 		s.beforeCommit()
 	}
 	if _, err := conn.Exec(context.WithoutCancel(ctx), "COMMIT"); err != nil {
-		return nil, nil, fmt.Errorf("commit: %w", err)
+		return nil, fmt.Errorf("commit: %w", err)
 	}
-	return out, stopped, nil
+	return out, nil
 }
 
 // readApply reads the results of applyPgx's pipeline: BEGIN, the lock,

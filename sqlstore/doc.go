@@ -60,15 +60,23 @@
 // writer outside the store (plain SQL on the table) still can: the batch
 // then sees a miss in a From status, which one-by-one processing could not
 // give, and it is rolled back and run again (up to 5 times, then an
-// error). The batches of one table thus run one at a time, each holding
-// the lock for about as long as the bare UPDATE would take (5 ms for 500
-// numbers, see the README); readers never wait for it.
+// error). The transactions are READ COMMITTED whatever the server's
+// default: each statement's snapshot must be taken after the lock is
+// granted, so that it sees what the writer before committed.
 //
-// ctx is checked between chunks while the pipeline is built: when it is
-// done, the chunks already queued are sent, committed and returned with
-// ctx.Err(), and the rest is untouched. While the pipeline runs (waiting
-// for the lock included) the driver watches ctx: a cancellation aborts the
-// transaction and nothing is applied. The COMMIT runs detached from ctx.
+// The table's writers thus run one at a time. A batch holds the lock for
+// its two round trips (about 5 ms for 500 numbers on a local server, see
+// the README; add the network's round trips for a remote one), and waits
+// for a Put or Delete in progress: a Put of a million numbers holds the
+// lock for about 2 s, so load large inventories in parts, or off-peak, if
+// batch latency matters. Readers (Get, Summary) never wait for it.
+//
+// ctx is checked between chunks while the pipeline is built; the chunks
+// of a batch are sent together, so a cancellation found then sends
+// nothing. While the pipeline runs (waiting for the lock included) the
+// driver watches ctx: a cancellation aborts the transaction and nothing is
+// applied. The COMMIT runs detached from ctx, so it is never in doubt
+// because of a cancellation.
 //
 // On SQLite, statements and commits run detached from ctx once the
 // transaction has begun (ctx bounds only the wait for a connection and for

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -285,5 +286,86 @@ func TestPostgresCancelWhileWaiting(t *testing.T) {
 			t.Fatalf("after the cancellation: %+v", res)
 		}
 		batch = batch[1:]
+	}
+}
+
+// TestPostgresIsolationDefault runs a batch that waits for the writer lock
+// while another store's batch, holding it, changes the same numbers: with
+// the server's default isolation set to each level, the waiting batch must
+// see the change it waited for (its transactions are READ COMMITTED
+// whatever the default; under REPEATABLE READ its snapshot would predate
+// the lock and its outcomes would be ones no one-by-one order gives).
+func TestPostgresIsolationDefault(t *testing.T) {
+	admin, dsn := pgtest.Admin(t)
+	for _, level := range []string{"read committed", "repeatable read", "serializable"} {
+		t.Run(strings.ReplaceAll(level, " ", "_"), func(t *testing.T) {
+			schema := MustSchema(t)
+			open := func() *sqlstore.Store {
+				st, err := sqlstore.Open(context.Background(), "pgx", withSetting(dsn, "default_transaction_isolation", level), sqlstore.WithSchema(schema))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { st.Close() })
+				return st
+			}
+			first, second := open(), open()
+			x, y := number(1), number(2)
+			mustPut(t, first, record(1, removal.Active), record(2, removal.MarkedForRemoval))
+			batch := []string{string(x), string(y)}
+
+			paused, release := make(chan struct{}), make(chan struct{})
+			var releaseOnce sync.Once
+			releaseFirst := func() { releaseOnce.Do(func() { close(release) }) }
+			defer releaseFirst() // never leave the first batch holding its locks
+			first.SetBeforeCommit(func() { close(paused); <-release })
+			firstDone := make(chan error, 1)
+			go func() {
+				_, err := removal.NewService(first).MarkForRemoval(context.Background(), batch) // x: Active -> Marked
+				firstDone <- err
+			}()
+			<-paused // first holds the lock, its change not yet committed
+			type result struct {
+				res removal.BatchResult
+				err error
+			}
+			secondDone := make(chan result, 1)
+			go func() {
+				res, err := removal.NewService(second).MarkReadyForRemoval(context.Background(), batch)
+				secondDone <- result{res, err}
+			}()
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				// An advisory lock on a bigint key shows its halves.
+				var waiting int
+				if err := admin.Get(&waiting, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+					AND NOT granted AND (classid::bigint << 32 | objid::bigint) = $1`, first.LockKey()); err != nil {
+					t.Fatal(err)
+				}
+				if waiting > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the second batch never waited for the lock")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			releaseFirst()
+			if err := <-firstDone; err != nil {
+				t.Fatalf("first batch: %v", err)
+			}
+			got := <-secondDone
+			if got.err != nil {
+				t.Fatalf("second batch: %v", got.err)
+			}
+			// After the first batch, both are MarkedForRemoval: both move.
+			if got.res.SuccessCount != 2 || len(got.res.Failures) != 0 {
+				t.Errorf("second batch: %+v, want both numbers moved", got.res)
+			}
+			for _, n := range []e164.Number{x, y} {
+				if r, err := first.Get(context.Background(), n); err != nil || r.Status != removal.ReadyForRemoval {
+					t.Errorf("%s: %v, %v; want ReadyForRemoval", n, r.Status, err)
+				}
+			}
+		})
 	}
 }

@@ -95,10 +95,11 @@ func (b backend) require(tb testing.TB) {
 // key=value form): pgx sends unknown DSN parameters as settings.
 func withSetting(dsn, key, value string) string {
 	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
-		return dsn + " " + key + "=" + value
+		return dsn + " " + key + "='" + strings.ReplaceAll(value, "'", `\'`) + "'"
 	}
+	value = strings.ReplaceAll(url.QueryEscape(value), "+", "%20") // pgx reads + as itself
 	if strings.Contains(dsn, "?") {
-		return dsn + "&" + key + "=" + url.QueryEscape(value)
+		return dsn + "&" + key + "=" + value
 	}
-	return dsn + "?" + key + "=" + url.QueryEscape(value)
+	return dsn + "?" + key + "=" + value
 }

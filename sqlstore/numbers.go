@@ -302,7 +302,9 @@ func (s *Store) putPostgres(ctx context.Context, numbers []store.Number) error {
 	var badErr error // pgx reports the COPY callback's error only as the server's
 	err := s.withPgx(ctx, func(conn *pgx.Conn) error {
 		wctx := context.WithoutCancel(ctx)
-		tx, err := conn.Begin(ctx)
+		// READ COMMITTED whatever the server's default: statements must see
+		// what writers that held the lock before committed.
+		tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 		if err != nil {
 			return err
 		}
@@ -355,7 +357,7 @@ func (s *Store) putPostgres(ctx context.Context, numbers []store.Number) error {
 	case errors.Is(err, store.ErrInvalidNumber):
 		return err
 	case err != nil:
-		return fmt.Errorf("sqlstore: put: %w", err)
+		return storeErr(ctx, "put", err)
 	}
 	return nil
 }

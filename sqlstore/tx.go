@@ -26,11 +26,12 @@ type txRunner interface {
 // must never abort a chunk halfway or roll back chunks already reported as
 // applied. Callers check ctx between chunks themselves.
 //
-// On PostgreSQL the transaction first takes the table's writer lock
-// (lockSQL), so that the store's writers, which may run several
-// statements, never deadlock with each other (PostgreSQL would detect it
-// only after deadlock_timeout, 1 s by default). Apply takes the same lock
-// in its own pipeline (applyPostgres).
+// On PostgreSQL (Delete and migrations) the transaction first takes the
+// table's writer lock (lockSQL), so that the store's writers, which may run
+// several statements, never deadlock with each other (PostgreSQL would
+// detect it only after deadlock_timeout, 1 s by default). Apply and Put
+// take the same lock on their own pgx connection (applyPostgres,
+// putPostgres).
 //
 // On SQLite the transaction is BEGIN IMMEDIATE whatever the DSN says: it
 // takes the write lock up front (waiting up to the busy timeout), so a
@@ -44,7 +45,9 @@ func (s *Store) writeTx(ctx context.Context, fn func(tx txRunner) error) (err er
 	defer conn.Close()
 	wctx := context.WithoutCancel(ctx)
 	if s.d == postgres {
-		tx, err := conn.BeginTxx(wctx, nil)
+		// READ COMMITTED whatever the server's default: statements must see
+		// what writers that held the lock before committed.
+		tx, err := conn.BeginTxx(wctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 		if err != nil {
 			return err
 		}
