@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/ocnumbers/ocnumbers/internal/pgtest"
 
 	"github.com/ocnumbers/ocnumbers/e164"
@@ -194,21 +196,8 @@ func TestPostgresOutsideWriter(t *testing.T) {
 				done <- result{out, err}
 			}()
 			// Commit the outside change once the batch waits for the row.
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				var waiting int
-				if err := admin.Get(&waiting, `SELECT count(*) FROM pg_stat_activity
-					WHERE wait_event_type = 'Lock' AND strpos(query, $1) > 0`, schema); err != nil {
-					t.Fatal(err)
-				}
-				if waiting > 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("the batch never waited for the held row")
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
+			waitFor(t, admin, "the batch to wait for the held row", `SELECT count(*) FROM pg_stat_activity
+				WHERE wait_event_type = 'Lock' AND strpos(query, $1) > 0`, schema)
 			if err := tx.Commit(); err != nil {
 				t.Fatal(err)
 			}
@@ -333,22 +322,9 @@ func TestPostgresIsolationDefault(t *testing.T) {
 				res, err := removal.NewService(second).MarkReadyForRemoval(context.Background(), batch)
 				secondDone <- result{res, err}
 			}()
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				// An advisory lock on a bigint key shows its halves.
-				var waiting int
-				if err := admin.Get(&waiting, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
-					AND NOT granted AND (classid::bigint << 32 | objid::bigint) = $1`, first.LockKey()); err != nil {
-					t.Fatal(err)
-				}
-				if waiting > 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("the second batch never waited for the lock")
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
+			// An advisory lock on a bigint key shows its two halves.
+			waitFor(t, admin, "the second batch to wait for the lock", `SELECT count(*) FROM pg_locks
+				WHERE locktype = 'advisory' AND NOT granted AND (classid::bigint << 32 | objid::bigint) = $1`, first.LockKey())
 			releaseFirst()
 			if err := <-firstDone; err != nil {
 				t.Fatalf("first batch: %v", err)
@@ -367,5 +343,22 @@ func TestPostgresIsolationDefault(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// waitFor polls a count query until it counts something, for up to 10 s.
+func waitFor(t *testing.T, admin *sqlx.DB, what, query string, args ...any) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var n int
+		if err := admin.Get(&n, query, args...); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
 	}
 }
