@@ -45,11 +45,12 @@
 //
 // PostgreSQL: the batch is one transaction, sent in two round trips (a
 // round trip per number costs several times more): a pipeline of BEGIN,
-// the table's writer lock and one statement per chunk of removal.ChunkSize
-// numbers, then COMMIT. Each chunk statement moves the eligible rows with
-// UPDATE … WHERE telephone_number = ANY($3) AND operator_connect AND status
-// = ANY($4) RETURNING, and in the same statement reads the rows it missed,
-// to classify them. The writer lock (a transaction-scoped advisory lock
+// the table's writer lock and one statement for the whole batch, then
+// COMMIT (ten statements of removal.ChunkSize numbers measured 10%
+// slower, and would be sent together all the same). The statement moves
+// the eligible rows with UPDATE … WHERE telephone_number = ANY($3) AND
+// operator_connect AND status = ANY($4) RETURNING, and reads the rows it
+// missed, to classify them. The writer lock (a transaction-scoped advisory lock
 // keyed by the table's schema-qualified name, also taken by Put, Delete and
 // migrations) serialises the store's writers on the table, as SQLite's
 // write lock does: an UPDATE locks rows in its plan's order, so two
@@ -71,12 +72,12 @@
 // lock for about 2 s, so load large inventories in parts, or off-peak, if
 // batch latency matters. Readers (Get, Summary) never wait for it.
 //
-// ctx is checked between chunks while the pipeline is built; the chunks
-// of a batch are sent together, so a cancellation found then sends
-// nothing. While the pipeline runs (waiting for the lock included) the
-// driver watches ctx: a cancellation aborts the transaction and nothing is
-// applied. The COMMIT runs detached from ctx, so it is never in doubt
-// because of a cancellation.
+// ctx is checked every removal.ChunkSize numbers while the batch is
+// prepared; a cancellation found then sends nothing. While the pipeline
+// runs (waiting for the lock included) the driver watches ctx: a
+// cancellation aborts the transaction and nothing is applied. The COMMIT
+// runs detached from ctx, so it is never in doubt because of a
+// cancellation.
 //
 // On SQLite, statements and commits run detached from ctx once the
 // transaction has begun (ctx bounds only the wait for a connection and for

@@ -169,7 +169,7 @@ func TestPostgresOutsideWriter(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			admin, _ := pgtest.Admin(t)
 			st, schema := MustOpenPostgres(t)
-			const total, held = 120, 77 // the held row is in the batch's second chunk
+			const total, held = 120, 77
 			var recs []store.Number
 			batch := make([]e164.Number, total)
 			for i := range total {

@@ -26,7 +26,7 @@ type queries struct {
 	setStatus   string // SQLite: conditional single-row update
 	status1     string // SQLite: one row's operator_connect and status
 	deleteOne   string // SQLite
-	applyOne    string // PostgreSQL: move and classify a chunk, one From status
+	applyOne    string // PostgreSQL: move and classify a batch, one From status
 	applyMany   string // PostgreSQL: the same, several From statuses
 	deleteAny   string // PostgreSQL
 	upsertArray string // PostgreSQL: insert-or-replace from arrays
@@ -78,7 +78,7 @@ func buildQueries(d dialect, c config) queries {
 	q.status1 = r("SELECT operator_connect, status FROM " + t + " WHERE telephone_number = ?")
 	q.deleteOne = r("DELETE FROM " + t + " WHERE telephone_number = ?")
 
-	// One statement per chunk (see applyPostgres): move the eligible rows
+	// One statement per batch (see applyPostgres): move the eligible rows
 	// with a compare-and-set, then read the rows it did not move from the
 	// statement's snapshot, to classify them. applyOne is for a change with
 	// one From status, which then is each moved row's old status; applyMany
@@ -94,9 +94,9 @@ func buildQueries(d dialect, c config) queries {
 	return q
 }
 
-// applySQL returns the PostgreSQL chunk statement (PostgreSQL only, so
+// applySQL returns the PostgreSQL batch statement (PostgreSQL only, so
 // written with its bind variables). Its arguments: $1 the new status, $2
-// the change time, $3 the chunk's numbers, $4 the From statuses. join (the
+// the change time, $3 the batch's numbers, $4 the From statuses. join (the
 // rest of the FROM list, ending in AND) and old (the moved row's old
 // status) make it applyOne or applyMany. It returns one row per stored
 // number: number, operator_connect, old status, moved.
