@@ -146,6 +146,9 @@ var ErrStoreContract = errors.New("removal: store broke its contract")
 // or the store fails midway, the result is exactly what was applied, returned
 // with the error; numbers not reached are untouched and not counted.
 func (s *Service) Apply(ctx context.Context, a Action, numbers []string) (BatchResult, error) {
+	if len(a.From) == 0 {
+		return BatchResult{}, fmt.Errorf("removal: action %q has no From status", a.Name)
+	}
 	for _, f := range a.From {
 		if !CanTransition(f, a.To) {
 			return BatchResult{}, fmt.Errorf("removal: action %q moves %s to %s, which the transition table forbids", a.Name, f, a.To)

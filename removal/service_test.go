@@ -173,13 +173,19 @@ func TestServiceRejectsBrokenStore(t *testing.T) {
 }
 
 func TestServiceRejectsIllegalAction(t *testing.T) {
-	f := newFake()
-	bad := removal.Action{Name: "resurrect", From: []removal.NumberStatus{removal.ReadyForRemoval}, To: removal.Active}
-	if _, err := removal.NewService(f).Apply(context.Background(), bad, []string{"+14255551214"}); err == nil {
-		t.Fatal("an action the transition table forbids was applied")
-	}
-	if f.calls != 0 || f.recs["+14255551214"].status != removal.ReadyForRemoval {
-		t.Fatal("the store was touched")
+	for _, bad := range []removal.Action{
+		{Name: "resurrect", From: []removal.NumberStatus{removal.ReadyForRemoval}, To: removal.Active},
+		{Name: "from nowhere", To: removal.MarkedForRemoval}, // moves nothing: a mistake, not a no-op
+	} {
+		t.Run(bad.Name, func(t *testing.T) {
+			f := newFake()
+			if _, err := removal.NewService(f).Apply(context.Background(), bad, []string{"+14255551214"}); err == nil {
+				t.Fatal("an illegal action was applied")
+			}
+			if f.calls != 0 || f.recs["+14255551214"].status != removal.ReadyForRemoval {
+				t.Fatal("the store was touched")
+			}
+		})
 	}
 }
 

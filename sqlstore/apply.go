@@ -36,7 +36,14 @@ func (s *Store) Apply(ctx context.Context, numbers []e164.Number, c removal.Chan
 		return []removal.Outcome{}, nil
 	}
 	if len(c.From) == 0 {
-		return nil, errors.New("sqlstore: Apply with a change that has no From status")
+		return nil, errors.New("sqlstore: apply: the change has no From status")
+	}
+	// The contract promises a legal change; refuse rather than let a
+	// conversion to the column's type wrap an impossible status around.
+	for _, st := range append([]removal.NumberStatus{c.To}, c.From...) {
+		if !st.Valid() {
+			return nil, fmt.Errorf("sqlstore: apply: status %d is not one of 0-3", int(st))
+		}
 	}
 	if s.d == sqlite {
 		return s.applySQLite(ctx, numbers, c)
@@ -267,8 +274,11 @@ func (s *Store) applyPgx(ctx context.Context, conn *pgx.Conn, numbers []e164.Num
 	if s.beforeCommit != nil {
 		s.beforeCommit()
 	}
-	if _, err := conn.Exec(context.WithoutCancel(ctx), "COMMIT"); err != nil {
+	// A COMMIT of a failed transaction answers ROLLBACK, not an error.
+	if tag, err := conn.Exec(context.WithoutCancel(ctx), "COMMIT"); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
+	} else if tag.String() != "COMMIT" {
+		return nil, fmt.Errorf("commit answered %q", tag.String())
 	}
 	return out, nil
 }

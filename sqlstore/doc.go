@@ -77,7 +77,11 @@
 // runs (waiting for the lock included) the driver watches ctx: a
 // cancellation aborts the transaction and nothing is applied. The COMMIT
 // runs detached from ctx, so it is never in doubt because of a
-// cancellation.
+// cancellation. Only a connection lost while the COMMIT is in flight
+// leaves it in doubt, as with any database: Apply then reports the
+// failure with no outcomes although the batch may have committed; Get
+// tells, and running the batch again reports the numbers it moved as
+// InvalidStatus.
 //
 // On SQLite, statements and commits run detached from ctx once the
 // transaction has begun (ctx bounds only the wait for a connection and for

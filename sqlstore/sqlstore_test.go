@@ -510,3 +510,32 @@ func TestCrossProcess(t *testing.T) {
 		})
 	}
 }
+
+// TestApplyRefusesBrokenChange: a Change the contract rules out (no From
+// status, a status outside 0-3) is refused with nothing touched, rather
+// than stored with a status wrapped around to a legal value.
+func TestApplyRefusesBrokenChange(t *testing.T) {
+	at := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	marked := []removal.NumberStatus{removal.MarkedForRemoval}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			b.require(t)
+			st := b.open(t)
+			mustPut(t, st, record(1, removal.MarkedForRemoval))
+			for name, c := range map[string]removal.Change{
+				"NoFrom":     {To: removal.ReadyForRemoval, At: at},
+				"BadTo":      {From: marked, To: removal.NumberStatus(65537), At: at}, // 1 as a smallint
+				"BadFrom":    {From: []removal.NumberStatus{-1}, To: removal.ReadyForRemoval, At: at},
+				"NegativeTo": {From: marked, To: -65534, At: at},
+			} {
+				out, err := st.Apply(context.Background(), []e164.Number{number(1)}, c)
+				if err == nil || len(out) != 0 {
+					t.Errorf("%s: %v, %v; want an error and no outcome", name, out, err)
+				}
+			}
+			if got, err := st.Get(context.Background(), number(1)); err != nil || got.Status != removal.MarkedForRemoval {
+				t.Errorf("after the refused changes: %v, %v; want MarkedForRemoval", got.Status, err)
+			}
+		})
+	}
+}
