@@ -253,9 +253,7 @@ func (s *Store) applyPgx(ctx context.Context, conn *pgx.Conn, numbers []e164.Num
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		for _, n := range chunk {
-			arg = append(arg, string(n))
-		}
+		arg = append(arg, e164Strings(chunk)...)
 	}
 	b.Queue(query, int16(c.To), c.At, arg, from)
 	index := make(map[e164.Number]int, len(numbers))

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"hash/fnv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -131,10 +132,7 @@ func sqliteUpsert(table string, rows int) string {
 // lockKey derives a stable advisory lock key from the table's name, so that
 // stores on different schemas or prefixes do not wait for each other.
 func lockKey(name string) int64 {
-	var h uint64 = 14695981039346656037 // FNV-1a
-	for i := 0; i < len(name); i++ {
-		h ^= uint64(name[i])
-		h *= 1099511628211
-	}
-	return int64(h)
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return int64(h.Sum64())
 }

@@ -116,12 +116,7 @@ func newProblem(ex *exchange, code, detail string) Problem {
 // writeProblem sends p. A Problem always marshals, so the error is ignored.
 func writeProblem(ex *exchange, p Problem) {
 	b, _ := json.Marshal(p)
-	h := ex.Header()
-	h.Set("Content-Type", "application/problem+json")
-	h.Set("Content-Length", strconv.Itoa(len(b)))
-	setCommon(h)
-	ex.WriteHeader(p.Status)
-	ex.Write(b)
+	writeBody(ex, p.Status, "application/problem+json", b)
 }
 
 // writeJSON sends a 200 application/json body.
@@ -132,11 +127,15 @@ func writeJSON(ex *exchange, v any) {
 		writeProblem(ex, newProblem(ex, removal.CodeInternal, internalDetail))
 		return
 	}
+	writeBody(ex, http.StatusOK, "application/json", b)
+}
+
+func writeBody(ex *exchange, status int, contentType string, b []byte) {
 	h := ex.Header()
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", contentType)
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	setCommon(h)
-	ex.WriteHeader(http.StatusOK)
+	ex.WriteHeader(status)
 	ex.Write(b)
 }
 
