@@ -10,6 +10,16 @@ import (
 // failure. Such a failure changes nothing.
 var ErrInvalidRequest = errors.New("removal: invalid request")
 
+// ErrNotFound matches (errors.Is) the error a store or the Service returns
+// for a telephone number that is not stored.
+var ErrNotFound = errors.New("removal: number not found")
+
+// ErrStoreBusy matches (errors.Is) a store failure that is worth retrying
+// soon: the store gave up waiting for a lock another writer holds (or for
+// its database to answer) and changed nothing for the numbers it had not
+// reported. The HTTP API answers it with 503 StoreBusy and Retry-After.
+var ErrStoreBusy = errors.New("removal: store busy, retry later")
+
 // Request-level error codes. They are stable strings, shared with the HTTP
 // API's problem details.
 const (
@@ -18,6 +28,8 @@ const (
 	CodeInvalidTelephoneNumber   = "InvalidTelephoneNumber"
 	CodeDuplicateTelephoneNumber = "DuplicateTelephoneNumber"
 	CodeInvalidTenantID          = "InvalidTenantId"
+	CodeInvalidQueryParameter    = "InvalidQueryParameter"
+	CodeInvalidRequestBody       = "InvalidRequestBody"
 	CodeInternal                 = "InternalError"
 )
 
