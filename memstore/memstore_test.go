@@ -49,7 +49,10 @@ func TestCancelledContext(t *testing.T) {
 			return st.Put(ctx, store.Number{TelephoneNumber: "+14255551212", MSTenantID: tenant, Status: removal.Active})
 		}},
 		{"Get", func(st *memstore.Store) error { _, err := st.Get(ctx, "+14255551212"); return err }},
-		{"Delete", func(st *memstore.Store) error { _, err := st.Delete(ctx, "+14255551212"); return err }},
+		{"Delete", func(st *memstore.Store) error {
+			_, err := st.Delete(ctx, []e164.Number{"+14255551212"}, time.Now())
+			return err
+		}},
 		{"Apply", func(st *memstore.Store) error {
 			out, err := st.Apply(ctx, []e164.Number{"+14255551212"}, change)
 			if len(out) != 0 {

@@ -11,14 +11,20 @@ import (
 
 // Store is the narrow port the Service applies its rules through. Every
 // backend implements it (store.Store includes it); removal itself does no I/O.
+//
+// Every method that changes numbers writes, in the same transaction as each
+// change, one history Event per changed number, with the trace id and actor
+// of AuditFrom(ctx); a number that is not changed writes none.
 type Store interface {
 	// Apply attempts change c on each number, in order, each number
 	// atomically, as a compare-and-set on its current status:
 	//   - absent: Outcome{} (Found false), nothing changes;
 	//   - not an Operator Connect number: Found, Status set, nothing changes;
 	//   - status not in c.From: Found, OperatorConnect, Status set, nothing changes;
-	//   - otherwise the status becomes c.To and its change time c.At, and the
-	//     Outcome has Found, OperatorConnect, Changed and the old Status.
+	//   - otherwise the status becomes c.To and its change time c.At, an
+	//     Event (c.Event, from the old status to c.To, At c.At) is written,
+	//     and the Outcome has Found, OperatorConnect, Changed and the old
+	//     Status.
 	// The numbers are valid and distinct and c is a legal change.
 	//
 	// Apply checks ctx before applying anything and again at least every
@@ -26,20 +32,57 @@ type Store interface {
 	// for exactly the numbers whose changes are durably applied (a prefix of
 	// numbers); with a nil error that is all of them. When ctx is done it
 	// returns that prefix with ctx.Err(); on a storage failure, the prefix with
-	// the failure. Numbers past the prefix are untouched.
+	// the failure (matching ErrStoreBusy when retrying later may succeed).
+	// Numbers past the prefix are untouched.
 	Apply(ctx context.Context, numbers []e164.Number, c Change) ([]Outcome, error)
+
+	// Delete deletes each number that is ReadyForRemoval (Operator Connect
+	// or not), in order, each atomically as a compare-and-delete on its
+	// status, and writes an EventPurge event (from ReadyForRemoval, no
+	// ToStatus, at at) for each deleted number. Outcomes and the rules of
+	// ctx, failures and prefixes are Apply's: Outcome{} for an absent
+	// number; Found, OperatorConnect and Status for a stored one; Changed
+	// when it was deleted. A number in another status is not deleted. The
+	// numbers are valid and distinct.
+	Delete(ctx context.Context, numbers []e164.Number, at time.Time) ([]Outcome, error)
+
+	// Get returns one stored number, or an error matching ErrNotFound.
+	Get(ctx context.Context, n e164.Number) (Number, error)
+
+	// GetMany returns the stored numbers among numbers (valid and
+	// distinct), in ascending order of telephone number; absent numbers are
+	// left out.
+	GetMany(ctx context.Context, numbers []e164.Number) ([]Number, error)
+
+	// ListNumbers returns the numbers matching q (see NumberQuery), in
+	// ascending byte order of the telephone number.
+	ListNumbers(ctx context.Context, q NumberQuery) ([]Number, error)
 
 	// CountByStatus counts the Operator Connect numbers of one tenant (all
 	// tenants when msTenantID is "") in each of statuses: counts[i] is for
-	// statuses[i]. msTenantID is canonical (see ParseTenantID).
+	// statuses[i], 0 for a status outside the four. msTenantID is canonical
+	// (see ParseTenantID). It costs O(number of tenants) at most, whatever
+	// the number of stored numbers: stores keep counters.
 	CountByStatus(ctx context.Context, msTenantID string, statuses []NumberStatus) (counts []int, err error)
+
+	// History returns the events of one number, newest first (ties in At
+	// broken by the order they were written, the later first), skipping
+	// offset of them and returning at most limit (> 0), and the number of
+	// events the number has in all. The history of a deleted number stays.
+	History(ctx context.Context, n e164.Number, offset, limit int) (events []Event, total int, err error)
+
+	// PruneHistory deletes the events with At before before, in chunks (a
+	// cancelled prune keeps the chunks done), and returns how many it
+	// deleted.
+	PruneHistory(ctx context.Context, before time.Time) (int, error)
 }
 
 // Change is what a batch action asks a store to do to each number.
 type Change struct {
-	From []NumberStatus // the statuses the action moves numbers from
-	To   NumberStatus
-	At   time.Time // the new status change time: UTC, microsecond precision
+	From  []NumberStatus // the statuses the action moves numbers from
+	To    NumberStatus
+	At    time.Time   // the new status change time: UTC, microsecond precision
+	Event EventAction // the history action recorded for each moved number
 }
 
 // Allows reports whether a number in status s is moved by the change.
@@ -58,33 +101,6 @@ type Outcome struct {
 	OperatorConnect bool         // it is associated with an Operator Connect customer
 	Status          NumberStatus // its status before the attempt
 	Changed         bool         // its status was changed
-}
-
-// Action is a batch action: the statuses it moves numbers from and the status
-// it moves them to. Every From->To pair is in the transition table.
-type Action struct {
-	Name string
-	From []NumberStatus
-	To   NumberStatus
-}
-
-// The batch actions of the workflow.
-var (
-	// ClearRemovalStatusAction returns marked numbers to service (seed clear-removal-status).
-	ClearRemovalStatusAction = Action{Name: "clear removal status", From: []NumberStatus{MarkedForRemoval}, To: Active}
-	// ReadyForRemovalAction confirms marked numbers for removal (seed ready-for-removal).
-	ReadyForRemovalAction = Action{Name: "ready for removal", From: []NumberStatus{MarkedForRemoval}, To: ReadyForRemoval}
-	// MarkForRemovalAction marks numbers missing from the OC acquired-numbers list.
-	MarkForRemovalAction = Action{Name: "mark for removal", From: []NumberStatus{Active, ReleaseRequested}, To: MarkedForRemoval}
-	// RequestReleaseAction records the operator's request to release numbers.
-	RequestReleaseAction = Action{Name: "request release", From: []NumberStatus{Active}, To: ReleaseRequested}
-	// WithdrawReleaseRequestAction returns release-requested numbers to service.
-	WithdrawReleaseRequestAction = Action{Name: "withdraw release request", From: []NumberStatus{ReleaseRequested}, To: Active}
-)
-
-// Actions lists every batch action.
-func Actions() []Action {
-	return []Action{ClearRemovalStatusAction, ReadyForRemovalAction, MarkForRemovalAction, RequestReleaseAction, WithdrawReleaseRequestAction}
 }
 
 // Service runs the removal workflow through a Store.
@@ -144,15 +160,12 @@ var ErrStoreContract = errors.New("removal: store broke its contract")
 // atomically; each gets exactly one outcome: NumberNotFound,
 // NotOperatorConnect, InvalidStatus, or success. If the context is cancelled
 // or the store fails midway, the result is exactly what was applied, returned
-// with the error; numbers not reached are untouched and not counted.
+// with the error; numbers not reached are untouched and not counted. The
+// trace id and actor of AuditFrom(ctx) are recorded in the history of every
+// number moved.
 func (s *Service) Apply(ctx context.Context, a Action, numbers []string) (BatchResult, error) {
-	if len(a.From) == 0 {
-		return BatchResult{}, fmt.Errorf("removal: action %q has no From status", a.Name)
-	}
-	for _, f := range a.From {
-		if !CanTransition(f, a.To) {
-			return BatchResult{}, fmt.Errorf("removal: action %q moves %s to %s, which the transition table forbids", a.Name, f, a.To)
-		}
+	if !a.Valid() {
+		return BatchResult{}, fmt.Errorf("removal: %s is not a batch action", a)
 	}
 	valid, err := ValidateBatch(numbers)
 	if err != nil {
@@ -161,10 +174,17 @@ func (s *Service) Apply(ctx context.Context, a Action, numbers []string) (BatchR
 	if err := ctx.Err(); err != nil {
 		return BatchResult{}, err
 	}
-	c := Change{From: a.From, To: a.To, At: s.now().UTC().Truncate(time.Microsecond)}
+	res, _, err := s.apply(ctx, a, valid)
+	return res, err
+}
+
+// apply runs a on valid, distinct numbers. Besides the result it returns
+// the store's outcomes, one per number processed.
+func (s *Service) apply(ctx context.Context, a Action, valid []e164.Number) (BatchResult, []Outcome, error) {
+	c := Change{From: a.From(), To: a.To(), At: s.now().UTC().Truncate(time.Microsecond), Event: a.Event()}
 	outcomes, err := s.st.Apply(ctx, valid, c)
 	if len(outcomes) > len(valid) {
-		return BatchResult{}, fmt.Errorf("%w: %d outcomes for %d numbers", ErrStoreContract, len(outcomes), len(valid))
+		return BatchResult{}, nil, fmt.Errorf("%w: %d outcomes for %d numbers", ErrStoreContract, len(outcomes), len(valid))
 	}
 	if err == nil && len(outcomes) != len(valid) {
 		err = fmt.Errorf("%w: %d outcomes for %d numbers and no error", ErrStoreContract, len(outcomes), len(valid))
@@ -173,7 +193,7 @@ func (s *Service) Apply(ctx context.Context, a Action, numbers []string) (BatchR
 	for i, o := range outcomes {
 		f, ok, cerr := classify(valid[i], o, a)
 		if cerr != nil {
-			return res, cerr
+			return res, outcomes[:i], cerr
 		}
 		res.ProcessedCount++
 		if ok {
@@ -182,16 +202,16 @@ func (s *Service) Apply(ctx context.Context, a Action, numbers []string) (BatchR
 			res.Failures = append(res.Failures, f)
 		}
 	}
-	return res, err
+	return res, outcomes, err
 }
 
 // classify turns a store outcome into success or a Failure, in the order of
-// checks of SPEC section 3: not found, not Operator Connect, wrong status.
+// checks of the batch rules: not found, not Operator Connect, wrong status.
 func classify(n e164.Number, o Outcome, a Action) (Failure, bool, error) {
 	if o.Changed {
-		if !o.Found || !o.OperatorConnect || !a.allows(o.Status) {
+		if !o.Found || !o.OperatorConnect || !a.Allows(o.Status) {
 			return Failure{}, false, fmt.Errorf("%w: %s changed from %s by %s (found=%t, operatorConnect=%t)",
-				ErrStoreContract, n, o.Status, a.Name, o.Found, o.OperatorConnect)
+				ErrStoreContract, n, o.Status, a, o.Found, o.OperatorConnect)
 		}
 		return Failure{}, true, nil
 	}
@@ -204,25 +224,12 @@ func classify(n e164.Number, o Outcome, a Action) (Failure, bool, error) {
 		return Failure{TelephoneNumber: n, ErrorCode: CodeNotOperatorConnect, CurrentStatus: &st,
 			Detail: string(n) + " is not associated with an Operator Connect customer"}, false, nil
 	}
-	if a.allows(o.Status) {
+	if a.Allows(o.Status) {
 		return Failure{}, false, fmt.Errorf("%w: %s is %s, which %s moves, but it was not changed",
-			ErrStoreContract, n, o.Status, a.Name)
+			ErrStoreContract, n, o.Status, a)
 	}
 	return Failure{TelephoneNumber: n, ErrorCode: CodeInvalidStatus, CurrentStatus: &st,
-		Detail: string(n) + " is " + o.Status.String() + "; " + a.Name + " applies only to " + a.fromText() + " numbers"}, false, nil
-}
-
-func (a Action) allows(s NumberStatus) bool { return Change{From: a.From}.Allows(s) }
-
-func (a Action) fromText() string {
-	t := ""
-	for i, f := range a.From {
-		if i > 0 {
-			t += " or "
-		}
-		t += f.String()
-	}
-	return t
+		Detail: string(n) + " is " + o.Status.String() + "; " + a.Name() + " applies only to " + a.fromText() + " numbers"}, false, nil
 }
 
 // Summary counts the Operator Connect numbers marked for removal and ready

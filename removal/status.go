@@ -3,7 +3,8 @@ package removal
 import (
 	"fmt"
 	"strconv"
-	"strings"
+
+	"github.com/ocnumbers/ocnumbers/internal/ascii"
 )
 
 // NumberStatus is the removal-workflow status of an acquired number. The
@@ -61,11 +62,13 @@ func (s *NumberStatus) UnmarshalText(b []byte) error {
 }
 
 // ParseStatus reads a status from its name ("MarkedForRemoval"), the spaced
-// form of the platform's list API ("Marked For Removal"), in any letter case,
-// or its decimal value ("2"). Anything else is an error naming the value.
+// form of the platform's list API ("Marked For Removal"), in any letter case
+// (ASCII letters only: a Unicode look-alike such as the Kelvin sign is not
+// a K), or its decimal value ("2"). Anything else is an error naming the
+// value.
 func ParseStatus(text string) (NumberStatus, error) {
 	for i := range statusNames {
-		if strings.EqualFold(text, statusNames[i]) || strings.EqualFold(text, spacedNames[i]) {
+		if ascii.EqualFold(text, statusNames[i]) || ascii.EqualFold(text, spacedNames[i]) {
 			return NumberStatus(i), nil
 		}
 	}
@@ -75,6 +78,11 @@ func ParseStatus(text string) (NumberStatus, error) {
 	return 0, fmt.Errorf("removal: invalid status %q: want one of Active, ReleaseRequested, MarkedForRemoval, ReadyForRemoval (or 0-3)", text)
 }
 
+// Assignable reports whether a number in this status may be assigned to a
+// user: only Active numbers may. A number released, marked or confirmed for
+// removal is excluded from future assignments.
+func (s NumberStatus) Assignable() bool { return s == Active }
+
 // Move is a change of status from one value to another.
 type Move struct {
 	From, To NumberStatus
@@ -82,7 +90,7 @@ type Move struct {
 
 func (m Move) String() string { return m.From.String() + "->" + m.To.String() }
 
-// The transition table (SPEC section 2). Every pair not listed is rejected,
+// The transition table. Every pair not listed is rejected,
 // self-transitions included; ReadyForRemoval has no way out but deletion.
 var transitions = [...]Move{
 	{MarkedForRemoval, Active},          // clear removal status

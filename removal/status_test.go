@@ -2,6 +2,7 @@ package removal_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -141,18 +142,17 @@ func TestActionsFollowTable(t *testing.T) {
 		t.Fatalf("%d actions, want %d", len(acts), len(want))
 	}
 	for _, a := range acts {
-		w, ok := want[a.Name]
+		w, ok := want[a.Name()]
 		if !ok {
-			t.Errorf("unexpected action %q", a.Name)
+			t.Errorf("unexpected action %q", a.Name())
 			continue
 		}
-		if a.To != w.to || len(a.From) != len(w.from) {
-			t.Errorf("%s: %v -> %v, want %v -> %v", a.Name, a.From, a.To, w.from, w.to)
-			continue
+		if a.To() != w.to || !slices.Equal(a.From(), w.from) {
+			t.Errorf("%s: %v -> %v, want %v -> %v", a, a.From(), a.To(), w.from, w.to)
 		}
-		for i := range a.From {
-			if a.From[i] != w.from[i] {
-				t.Errorf("%s: from %v, want %v", a.Name, a.From, w.from)
+		for _, f := range a.From() {
+			if !removal.CanTransition(f, a.To()) {
+				t.Errorf("%s moves %s to %s, which the transition table forbids", a, f, a.To())
 			}
 		}
 	}

@@ -13,21 +13,23 @@ import (
 	"time"
 
 	"github.com/ocnumbers/ocnumbers/e164"
+	"github.com/ocnumbers/ocnumbers/internal/ascii"
 	"github.com/ocnumbers/ocnumbers/removal"
 )
 
-// The CSV inventory columns (SPEC section 6).
+// The CSV inventory columns.
 const (
 	ColTelephoneNumber = "telephoneNumber" // required, strict E.164
 	ColMSTenantID      = "msTenantId"      // required, GUID in any accepted form
 	ColStatus          = "status"          // optional, default Active
 	ColOperatorConnect = "operatorConnect" // optional, true or false, default true
+	ColStatusChangedAt = "statusChangedAt" // optional, RFC 3339 with a zone, default the import time
 )
 
 // cutset is the white space trimmed around header names and cells.
 const cutset = " \t\r\n"
 
-var csvColumns = [...]string{ColTelephoneNumber, ColMSTenantID, ColStatus, ColOperatorConnect}
+var csvColumns = [...]string{ColTelephoneNumber, ColMSTenantID, ColStatus, ColOperatorConnect, ColStatusChangedAt}
 
 // CSVError is the error ReadCSV (and so ImportCSV) returns for a file it
 // rejects. Errors about a data row also match ErrInvalidNumber (errors.Is);
@@ -68,17 +70,19 @@ func recordErr(line int, column string, err error) *CSVError {
 // ReadCSV reads a whole inventory file: a header row, then one number per
 // row. Columns are found by header name, in any order; see the Col constants.
 // It returns the numbers in file order, in canonical form (as Normalize
-// returns them) with a zero StatusChangedAt, since the file does not say when
-// a status was set. A header-only file gives no numbers and no error. The
-// first problem stops the read; its error is a *CSVError naming the line and
-// column.
+// returns them); a number whose statusChangedAt is absent or empty has a zero
+// StatusChangedAt (ImportCSV gives it the import time). A header-only file
+// gives no numbers and no error. The first problem stops the read; its error
+// is a *CSVError naming the line and column.
 //
-// Decisions where SPEC section 6 is silent:
-//   - header names are matched case-insensitively after trimming ASCII white
-//     space (space, tab, CR, LF), so "TelephoneNumber" and " status " work; any other name is an
-//     error, so that a typo like "operatorConect" cannot silently fall back
-//     to a default; a column given twice, or a required column missing, is an
-//     error (on the header's line);
+// The format, in detail:
+//   - header names are matched case-insensitively in ASCII letters only
+//     (a Unicode look-alike such as "ſtatus" is not "status") after
+//     trimming ASCII white space (space, tab, CR, LF), so "TelephoneNumber"
+//     and " status " work; any other name is an error, so that a typo like
+//     "operatorConect" cannot silently fall back to a default; a column
+//     given twice, or a required column missing, is an error (on the
+//     header's line);
 //   - a UTF-8 byte order mark before the header is skipped (spreadsheets
 //     write one); blank lines are skipped; lines are counted as in the file,
 //     so a quoted field spanning lines is reported where it starts;
@@ -87,6 +91,8 @@ func recordErr(line int, column string, err error) *CSVError {
 //     an empty operatorConnect is true;
 //   - operatorConnect accepts true and false in any letter case (spreadsheets
 //     write TRUE), nothing else (no 1/0, yes/no);
+//   - statusChangedAt is RFC 3339 with a zone ("2026-11-22T10:00:00Z",
+//     "2026-11-22T11:00:00.5+01:00"), kept in UTC at microsecond precision;
 //   - a row with more or fewer fields than the header is an error;
 //   - a telephone number on two rows is an error naming both lines;
 //   - an empty file (no header row) is an error with Line 0.
@@ -150,7 +156,7 @@ func readHeader(header []string, line int) ([len(csvColumns)]int, error) {
 		name := strings.Trim(raw, cutset)
 		c := -1
 		for j, want := range csvColumns {
-			if strings.EqualFold(name, want) {
+			if ascii.EqualFold(name, want) {
 				c = j
 				break
 			}
@@ -210,13 +216,19 @@ func readRecord(cr *csv.Reader, rec []string, cols [len(csvColumns)]int) (Number
 			n.Status = v
 		case ColOperatorConnect:
 			switch {
-			case strings.EqualFold(cell, "true"):
+			case ascii.EqualFold(cell, "true"):
 				n.OperatorConnect = true
-			case strings.EqualFold(cell, "false"):
+			case ascii.EqualFold(cell, "false"):
 				n.OperatorConnect = false
 			default:
 				return Number{}, recordErr(line, name, errors.New("operatorConnect "+quote(cell)+" is not true or false"))
 			}
+		case ColStatusChangedAt:
+			at, err := time.Parse(time.RFC3339Nano, cell)
+			if err != nil {
+				return Number{}, recordErr(line, name, errors.New("statusChangedAt "+quote(cell)+" is not an RFC 3339 time with a zone, such as 2026-11-22T10:00:00Z"))
+			}
+			n.StatusChangedAt = at.UTC().Truncate(time.Microsecond)
 		}
 	}
 	return n, nil
@@ -251,24 +263,87 @@ func readErr(err error, record bool) error {
 }
 
 // ImportCSV reads an inventory file with ReadCSV and stores its numbers with
-// one Put, so that a bad row, or a failing Put, loads nothing from the file.
-// Every number's StatusChangedAt is the time of the import (UTC); numbers
-// already stored are replaced. It returns how many numbers were stored. A
-// header-only file stores nothing and returns 0.
-func ImportCSV(ctx context.Context, st Store, r io.Reader) (int, error) {
+// one Import, so that a bad row, or a failing Import, loads nothing from the
+// file. opts.Mode says what happens to numbers already stored (Merge, the
+// zero value, keeps their status). opts.At, or the time of the call when
+// zero, is the import time: numbers without a statusChangedAt get it, and
+// the history events record it. A header-only file stores nothing.
+func ImportCSV(ctx context.Context, st Store, r io.Reader, opts ImportOptions) (ImportResult, error) {
 	numbers, err := ReadCSV(r)
 	if err != nil {
-		return 0, err
+		return ImportResult{}, err
 	}
 	if len(numbers) == 0 {
-		return 0, nil
+		return ImportResult{}, nil
 	}
-	now := time.Now().UTC()
+	if opts.At.IsZero() {
+		opts.At = time.Now()
+	}
+	opts.At = opts.At.UTC().Truncate(time.Microsecond)
 	for i := range numbers {
-		numbers[i].StatusChangedAt = now
+		if numbers[i].StatusChangedAt.IsZero() {
+			numbers[i].StatusChangedAt = opts.At
+		}
 	}
-	if err := st.Put(ctx, numbers...); err != nil {
-		return 0, fmt.Errorf("store: import: %w", err)
+	res, err := st.Import(ctx, numbers, opts)
+	if err != nil {
+		return ImportResult{}, fmt.Errorf("store: import: %w", err)
 	}
-	return len(numbers), nil
+	return res, nil
+}
+
+// ReadAcquiredCSV reads the Operator Connect acquired list as the portal
+// exports it: a header row holding a telephoneNumber column (matched as
+// ReadCSV matches names; other columns are ignored), then one number a row,
+// strict E.164. Blank lines are skipped; a number given twice is kept
+// twice (reconciliation counts it once). The first problem stops the read
+// with a *CSVError naming the line.
+func ReadAcquiredCSV(r io.Reader) ([]string, error) {
+	br := bufio.NewReader(r)
+	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte("\uFEFF")) {
+		_, _ = br.Discard(3)
+	}
+	cr := csv.NewReader(br)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, &CSVError{Err: errors.New("empty file: want a header row with a telephoneNumber column")}
+	}
+	if err != nil {
+		return nil, readErr(err, false)
+	}
+	headerLine, _ := cr.FieldPos(0)
+	col := -1
+	for i, raw := range header {
+		if ascii.EqualFold(strings.Trim(raw, cutset), ColTelephoneNumber) {
+			if col >= 0 {
+				return nil, &CSVError{Line: headerLine, Column: ColTelephoneNumber, Err: fmt.Errorf("column given twice, as fields %d and %d", col+1, i+1)}
+			}
+			col = i
+		}
+	}
+	if col < 0 {
+		return nil, &CSVError{Line: headerLine, Column: ColTelephoneNumber, Err: errors.New("required column is missing from the header")}
+	}
+	out := []string{}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, readErr(err, true)
+		}
+		line, _ := cr.FieldPos(0)
+		if col >= len(rec) {
+			return nil, recordErr(line, ColTelephoneNumber, fmt.Errorf("%d fields, the telephoneNumber column is field %d", len(rec), col+1))
+		}
+		cell := strings.Trim(rec[col], cutset)
+		n, err := e164.Parse(cell)
+		if err != nil {
+			return nil, recordErr(line, ColTelephoneNumber, err)
+		}
+		out = append(out, string(n))
+	}
 }

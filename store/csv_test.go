@@ -126,15 +126,21 @@ func TestReadCSVErrors(t *testing.T) {
 		msg    string // the whole Error() text, or its start when it ends in a space
 	}{
 		{"EmptyFile", "", 0, "", false,
-			"empty file: want a header row naming the columns telephoneNumber, msTenantId, status, operatorConnect"},
+			"empty file: want a header row naming the columns telephoneNumber, msTenantId, status, operatorConnect, statusChangedAt"},
 		{"OnlyBlankLines", "\n\n\r\n", 0, "", false,
-			"empty file: want a header row naming the columns telephoneNumber, msTenantId, status, operatorConnect"},
+			"empty file: want a header row naming the columns telephoneNumber, msTenantId, status, operatorConnect, statusChangedAt"},
 		{"UnknownColumnTypo", "telephoneNumber,msTenantId,operatorConect\n", 1, "", false,
-			`line 1: unknown column "operatorConect"; the columns are telephoneNumber, msTenantId, status, operatorConnect`},
+			`line 1: unknown column "operatorConect"; the columns are telephoneNumber, msTenantId, status, operatorConnect, statusChangedAt`},
 		{"EmptyHeaderName", "telephoneNumber,msTenantId,\n", 1, "", false,
-			`line 1: unknown column ""; the columns are telephoneNumber, msTenantId, status, operatorConnect`},
+			`line 1: unknown column ""; the columns are telephoneNumber, msTenantId, status, operatorConnect, statusChangedAt`},
 		{"ByteOrderMarkNotAtStart", "telephoneNumber,\ufeffmsTenantId\n", 1, "", false,
-			"line 1: unknown column \"\\ufeffmsTenantId\"; the columns are telephoneNumber, msTenantId, status, operatorConnect"},
+			"line 1: unknown column \"\\ufeffmsTenantId\"; the columns are telephoneNumber, msTenantId, status, operatorConnect, statusChangedAt"},
+		{"LookAlikeHeaderName", "telephoneNumber,msTenantId,\u017ftatus\n", 1, "", false,
+			"line 1: unknown column \"\u017ftatus\"; the columns are telephoneNumber, msTenantId, status, operatorConnect, statusChangedAt"},
+		{"KelvinSignInStatus", hdr + "+14255551213," + tenantA + ",Mar\u212aedForRemoval,\n", 2, "status", true,
+			"line 2, column status: removal: invalid status \"Mar\u212aedForRemoval\": want one of Active, ReleaseRequested, MarkedForRemoval, ReadyForRemoval (or 0-3)"},
+		{"StatusChangedAtWithoutZone", "telephoneNumber,msTenantId,statusChangedAt\n+14255551213," + tenantA + ",2026-11-22T10:00:00\n", 2, "statusChangedAt", true,
+			`line 2, column statusChangedAt: statusChangedAt "2026-11-22T10:00:00" is not an RFC 3339 time with a zone, such as 2026-11-22T10:00:00Z`},
 		{"MissingTelephoneNumberColumn", "msTenantId,status\n", 1, "telephoneNumber", false,
 			"line 1, column telephoneNumber: required column is missing from the header"},
 		{"MissingTenantColumn", "status,telephoneNumber\n", 1, "msTenantId", false,
@@ -226,24 +232,25 @@ type iotestErrReader struct{}
 
 func (iotestErrReader) Read([]byte) (int, error) { return 0, errBroken }
 
-// recordingStore is memstore with its Puts counted and their raw
+// recordingStore is memstore with its Imports counted and their raw
 // arguments kept, so the tests see exactly what ImportCSV hands a store.
 type recordingStore struct {
 	*memstore.Store
-	puts    int
-	last    []store.Number
-	failPut error
+	imports    int
+	last       []store.Number
+	lastOpts   store.ImportOptions
+	failImport error
 }
 
 func newRecordingStore() *recordingStore { return &recordingStore{Store: memstore.New()} }
 
-func (r *recordingStore) Put(ctx context.Context, numbers ...store.Number) error {
-	r.puts++
-	r.last = slices.Clone(numbers)
-	if r.failPut != nil {
-		return r.failPut
+func (r *recordingStore) Import(ctx context.Context, numbers []store.Number, opts store.ImportOptions) (store.ImportResult, error) {
+	r.imports++
+	r.last, r.lastOpts = slices.Clone(numbers), opts
+	if r.failImport != nil {
+		return store.ImportResult{}, r.failImport
 	}
-	return r.Store.Put(ctx, numbers...)
+	return r.Store.Import(ctx, numbers, opts)
 }
 
 func TestImportCSV(t *testing.T) {
@@ -255,16 +262,16 @@ func TestImportCSV(t *testing.T) {
 	t.Run("StoresEveryRowStampedWithImportTime", func(t *testing.T) {
 		st := newRecordingStore()
 		before := time.Now().UTC()
-		n, err := store.ImportCSV(ctx, st, strings.NewReader(file))
+		res, err := store.ImportCSV(ctx, st, strings.NewReader(file), store.ImportOptions{})
 		after := time.Now().UTC()
-		if err != nil || n != 2 {
-			t.Fatalf("ImportCSV = %d, %v; want 2, nil", n, err)
+		if err != nil || res != (store.ImportResult{Inserted: 2}) {
+			t.Fatalf("ImportCSV = %+v, %v; want 2 inserted, nil", res, err)
 		}
 		got := st.last // as ImportCSV gave them, before the store normalizes
 		for i := range got {
 			at := got[i].StatusChangedAt
-			if at.Location() != time.UTC || at.Before(before.Truncate(time.Microsecond)) || at.After(after) {
-				t.Errorf("%s StatusChangedAt = %v, want UTC between %v and %v", got[i].TelephoneNumber, at, before, after)
+			if at.Location() != time.UTC || at.Before(before.Truncate(time.Microsecond)) || at.After(after) || !at.Equal(st.lastOpts.At) {
+				t.Errorf("%s StatusChangedAt = %v, want the import time %v, UTC between %v and %v", got[i].TelephoneNumber, at, st.lastOpts.At, before, after)
 			}
 			got[i].StatusChangedAt = time.Time{}
 		}
@@ -275,34 +282,72 @@ func TestImportCSV(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("stored (-want +got):\n%s", diff)
 		}
-		if st.puts != 1 {
-			t.Errorf("Put called %d times, want once (all or nothing)", st.puts)
+		if st.imports != 1 || st.lastOpts.Mode != store.Merge {
+			t.Errorf("Import called %d times with mode %s, want once (all or nothing), merge by default", st.imports, st.lastOpts.Mode)
+		}
+	})
+
+	t.Run("StatusChangedAtColumn", func(t *testing.T) {
+		st := newRecordingStore()
+		f := "telephoneNumber,msTenantId,statusChangedAt\n" +
+			"+14255551212," + tenantA + ",2026-11-22T11:00:00.1234567+01:00\n" +
+			"+14255551213," + tenantA + ",\n"
+		at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+		if _, err := store.ImportCSV(ctx, st, strings.NewReader(f), store.ImportOptions{At: at}); err != nil {
+			t.Fatal(err)
+		}
+		want := []time.Time{time.Date(2026, 11, 22, 10, 0, 0, 123456000, time.UTC), at}
+		for i, n := range []e164.Number{"+14255551212", "+14255551213"} {
+			got, err := st.Get(ctx, n)
+			if err != nil || !got.StatusChangedAt.Equal(want[i]) {
+				t.Errorf("Get(%s) = %v, %v; want StatusChangedAt %v", n, got.StatusChangedAt, err, want[i])
+			}
 		}
 	})
 
 	t.Run("BadLastRowLoadsNothing", func(t *testing.T) {
 		st := newRecordingStore()
-		n, err := store.ImportCSV(ctx, st, strings.NewReader(file+"+14255551214,"+tenantA+",Gone,\n"))
+		res, err := store.ImportCSV(ctx, st, strings.NewReader(file+"+14255551214,"+tenantA+",Gone,\n"), store.ImportOptions{})
 		var ce *store.CSVError
 		if !errors.As(err, &ce) || ce.Line != 4 || ce.Column != "status" {
 			t.Fatalf("ImportCSV error = %v, want a *CSVError at line 4, column status", err)
 		}
-		if n != 0 || st.puts != 0 {
-			t.Errorf("ImportCSV = %d with %d Puts; want nothing loaded", n, st.puts)
+		if res != (store.ImportResult{}) || st.imports != 0 {
+			t.Errorf("ImportCSV = %+v with %d Imports; want nothing loaded", res, st.imports)
 		}
 		if _, err := st.Get(ctx, "+14255551212"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("first row stored after a failed import: %v", err)
 		}
 	})
 
-	t.Run("ReplacesExisting", func(t *testing.T) {
+	// A service restarted with the same file must not rewind the workflow.
+	t.Run("MergeKeepsStatuses", func(t *testing.T) {
 		st := newRecordingStore()
 		old := num("+14255551213", tenantA, removal.ReadyForRemoval, true)
+		old.StatusChangedAt = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 		if err := st.Put(ctx, old); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.ImportCSV(ctx, st, strings.NewReader(file)); err != nil {
+		res, err := store.ImportCSV(ctx, st, strings.NewReader(file), store.ImportOptions{})
+		if err != nil || res != (store.ImportResult{Inserted: 1, Updated: 1, StatusKept: 1}) {
+			t.Fatalf("ImportCSV = %+v, %v; want 1 inserted, 1 updated, 1 status kept", res, err)
+		}
+		got, _ := st.Get(ctx, "+14255551213")
+		want := num("+14255551213", tenantB, removal.ReadyForRemoval, false)
+		want.StatusChangedAt = old.StatusChangedAt
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("after a merge import (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("ReplaceWritesEverything", func(t *testing.T) {
+		st := newRecordingStore()
+		if err := st.Put(ctx, num("+14255551213", tenantA, removal.ReadyForRemoval, true)); err != nil {
 			t.Fatal(err)
+		}
+		res, err := store.ImportCSV(ctx, st, strings.NewReader(file), store.ImportOptions{Mode: store.Replace})
+		if err != nil || res != (store.ImportResult{Inserted: 1, Updated: 1}) {
+			t.Fatalf("ImportCSV = %+v, %v; want 1 inserted, 1 updated", res, err)
 		}
 		got, _ := st.Get(ctx, "+14255551213")
 		if got.Status != removal.Active || got.MSTenantID != tenantB || got.OperatorConnect {
@@ -310,32 +355,67 @@ func TestImportCSV(t *testing.T) {
 		}
 	})
 
-	t.Run("PutFailureIsReturned", func(t *testing.T) {
+	t.Run("ImportFailureIsReturned", func(t *testing.T) {
 		st := newRecordingStore()
-		st.failPut = errors.New("disk full")
-		n, err := store.ImportCSV(ctx, st, strings.NewReader(file))
-		if n != 0 || !errors.Is(err, st.failPut) {
-			t.Errorf("ImportCSV = %d, %v; want 0 and the Put error", n, err)
+		st.failImport = errors.New("disk full")
+		res, err := store.ImportCSV(ctx, st, strings.NewReader(file), store.ImportOptions{})
+		if res != (store.ImportResult{}) || !errors.Is(err, st.failImport) {
+			t.Errorf("ImportCSV = %+v, %v; want nothing and the Import error", res, err)
 		}
 	})
 
 	t.Run("HeaderOnlyImportsZero", func(t *testing.T) {
 		st := newRecordingStore()
-		n, err := store.ImportCSV(ctx, st, strings.NewReader("telephoneNumber,msTenantId\n"))
-		if n != 0 || err != nil || st.puts != 0 {
-			t.Errorf("ImportCSV = %d, %v with %d Puts; want 0, nil, none", n, err, st.puts)
+		res, err := store.ImportCSV(ctx, st, strings.NewReader("telephoneNumber,msTenantId\n"), store.ImportOptions{})
+		if res != (store.ImportResult{}) || err != nil || st.imports != 0 {
+			t.Errorf("ImportCSV = %+v, %v with %d Imports; want 0, nil, none", res, err, st.imports)
 		}
 	})
 }
 
-// writeCSV serialises records in the file format of SPEC section 6, for the
+func TestReadAcquiredCSV(t *testing.T) {
+	for _, tc := range []struct {
+		name, file string
+		want       []string
+		line       int // of the error; 0 when none is wanted
+	}{
+		{"OneColumn", "telephoneNumber\n+14255551212\n+14255551213\n", []string{"+14255551212", "+14255551213"}, 0},
+		{"OtherColumnsIgnored", "displayName, TELEPHONENUMBER ,city\nx,+14255551212,y\n\n,+14255551212,\n", []string{"+14255551212", "+14255551212"}, 0},
+		{"HeaderOnly", "telephoneNumber\n", []string{}, 0},
+		{"NoColumn", "number\n+14255551212\n", nil, 1},
+		{"LookAlikeHeader", "telephoneNumber\u017f\n+14255551212\n", nil, 1},
+		{"BadNumber", "telephoneNumber\n+14255551212\n+1 425 555 1213\n", nil, 3},
+		{"ShortRow", "a,telephoneNumber\nx\n", nil, 2},
+		{"Empty", "", nil, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := store.ReadAcquiredCSV(strings.NewReader(tc.file))
+			if tc.line == 0 {
+				if err != nil || !slices.Equal(got, tc.want) {
+					t.Errorf("ReadAcquiredCSV = %q, %v; want %q", got, err, tc.want)
+				}
+				return
+			}
+			var ce *store.CSVError
+			if !errors.As(err, &ce) || (tc.line > 0 && ce.Line != tc.line) {
+				t.Errorf("ReadAcquiredCSV = %q, %v; want a *CSVError on line %d", got, err, tc.line)
+			}
+		})
+	}
+}
+
+// writeCSV serialises records in the inventory file format, for the
 // round-trip property of FuzzReadCSV.
 func writeCSV(t *testing.T, numbers []store.Number) string {
 	var b strings.Builder
 	w := csv.NewWriter(&b)
-	_ = w.Write([]string{"status", "telephoneNumber", "operatorConnect", "msTenantId"})
+	_ = w.Write([]string{"status", "telephoneNumber", "operatorConnect", "msTenantId", "statusChangedAt"})
 	for _, n := range numbers {
-		_ = w.Write([]string{n.Status.String(), string(n.TelephoneNumber), strconv.FormatBool(n.OperatorConnect), n.MSTenantID})
+		at := ""
+		if !n.StatusChangedAt.IsZero() {
+			at = n.StatusChangedAt.Format(time.RFC3339Nano)
+		}
+		_ = w.Write([]string{n.Status.String(), string(n.TelephoneNumber), strconv.FormatBool(n.OperatorConnect), n.MSTenantID, at})
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
@@ -356,6 +436,9 @@ func FuzzReadCSV(f *testing.F) {
 		"telephoneNumber,msTenantId\n\"+14255551212\n\"," + tenantA + "\n",
 		"telephoneNumber,msTenantId,status\n+14255551212," + tenantA + ",\"Active\nX\"\n",
 		"telephoneNumber,msTenantId\n+1425\xff5551212," + tenantA + "\n",
+		"telephoneNumber,msTenantId,statusChangedAt\n+14255551212," + tenantA + ",2026-11-22T10:00:00.123456789-05:00\n+14255551213," + tenantA + ",\n",
+		"telephoneNumber,msTenantId,statusChangedAt\n+14255551212," + tenantA + ",2026-11-22 10:00\n",
+		"telephoneNumber,\u017ftatus\n",
 	} {
 		f.Add(s)
 	}

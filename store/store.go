@@ -3,9 +3,10 @@
 // store/storetest checks a backend against this contract; memstore and
 // sqlstore are the project's own backends.
 //
-// ReadCSV and ImportCSV load inventory in the CSV format of the
-// specification (section 6) into any Store, all or nothing; their doc
-// comments list the decisions made where the specification is silent.
+// ReadCSV and ImportCSV load inventory from CSV into any Store, all or
+// nothing; ReadAcquiredCSV reads the Operator Connect acquired list that
+// reconciliation compares with the store. Their doc comments state the
+// format.
 //
 // Decisions: Put rejects a whole call that holds an invalid record or the
 // same number twice (naming the indexes) rather than letting the last one
@@ -18,48 +19,99 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/ocnumbers/ocnumbers/e164"
+	"github.com/ocnumbers/ocnumbers/internal/ascii"
 	"github.com/ocnumbers/ocnumbers/removal"
 )
 
-// Number is one acquired telephone number.
-type Number struct {
-	TelephoneNumber e164.Number
-	MSTenantID      string // canonical lower-case GUID (see removal.ParseTenantID)
-	OperatorConnect bool   // associated with an Operator Connect customer
-	Status          removal.NumberStatus
-	StatusChangedAt time.Time // UTC, microsecond precision
-}
+// Number is one acquired telephone number: removal.Number, the one record
+// type of the module.
+type Number = removal.Number
 
-// ErrNotFound is returned by Get when the number is not stored.
-var ErrNotFound = errors.New("store: number not found")
+// ErrNotFound is returned by Get when the number is not stored. It is
+// removal.ErrNotFound.
+var ErrNotFound = removal.ErrNotFound
 
-// ErrInvalidNumber matches (errors.Is) every error Put returns for a record
-// that breaks the rules of Normalize; such a Put stores nothing.
+// ErrInvalidNumber matches (errors.Is) every error Put and Import return for
+// a record that breaks the rules of Normalize; such a call stores nothing.
 var ErrInvalidNumber = errors.New("store: invalid number record")
 
+// ImportMode says what Import does with numbers already stored.
+type ImportMode int
+
+const (
+	// Merge inserts the numbers not yet stored with the record's status and
+	// StatusChangedAt; a stored number keeps its status and StatusChangedAt
+	// (re-running an import never rewinds the workflow) and takes the
+	// record's tenant and OperatorConnect flag.
+	Merge ImportMode = iota
+	// Replace writes every column of every record as given, for restoring a
+	// backup.
+	Replace
+)
+
+// String returns "merge" or "replace".
+func (m ImportMode) String() string {
+	switch m {
+	case Merge:
+		return "merge"
+	case Replace:
+		return "replace"
+	}
+	return "ImportMode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// ParseImportMode reads "merge" or "replace" (ASCII letters in any case).
+func ParseImportMode(s string) (ImportMode, error) {
+	for _, m := range []ImportMode{Merge, Replace} {
+		if ascii.EqualFold(s, m.String()) {
+			return m, nil
+		}
+	}
+	return 0, fmt.Errorf("store: import mode %q: want merge or replace", s)
+}
+
+// ImportOptions tunes Import.
+type ImportOptions struct {
+	Mode ImportMode
+	// At is the time the import runs, recorded in the history events it
+	// writes; zero means the store's clock (time.Now).
+	At time.Time
+}
+
+// ImportResult counts what an Import did.
+type ImportResult struct {
+	Inserted int // numbers not stored before
+	Updated  int // numbers already stored, written as the mode says
+	// StatusKept counts, for Merge, the stored numbers whose status was kept
+	// although the record gave another.
+	StatusKept int
+}
+
 // Store is the full backend contract. It includes removal.Store, the port
-// the removal.Service applies its rules through (Apply, CountByStatus).
+// the removal.Service applies its rules through.
 //
 // Every method is safe for concurrent use, also across processes sharing one
 // database for the SQL backends.
 type Store interface {
 	removal.Store
 
-	// Put inserts or replaces numbers, all or nothing. Records are normalized
-	// with Normalize; an invalid record, or the same telephone number twice in
-	// one call, fails the whole call with an error matching ErrInvalidNumber
-	// that names the index. Put with no numbers does nothing.
+	// Put inserts or replaces numbers, all or nothing: Import with Replace.
 	Put(ctx context.Context, numbers ...Number) error
 
-	// Get returns one number, or an error matching ErrNotFound.
-	Get(ctx context.Context, n e164.Number) (Number, error)
-
-	// Delete removes numbers (the purge that follows ReadyForRemoval) and
-	// reports how many were stored. Absent numbers are not an error.
-	Delete(ctx context.Context, numbers ...e164.Number) (int, error)
+	// Import inserts numbers and, for those already stored, writes them as
+	// opts.Mode says, all or nothing. Records are normalized with Normalize;
+	// an invalid record, or the same telephone number twice in one call,
+	// fails the whole call with an error matching ErrInvalidNumber that names
+	// the index. A number inserted gets an EventImport event (no FromStatus,
+	// ToStatus its status); a stored number whose status Replace rewrites
+	// gets one from the old status to the new; nothing else writes an event.
+	// Events carry opts.At and the audit of removal.AuditFrom(ctx). Import
+	// with no numbers does nothing.
+	Import(ctx context.Context, numbers []Number, opts ImportOptions) (ImportResult, error)
 }
 
 // Normalize checks one record and returns it in canonical form: the telephone

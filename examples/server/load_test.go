@@ -324,9 +324,9 @@ func recycle(st store.Store, tel string, ls *loadStats) error {
 	if err != nil || n.Status != removal.ReadyForRemoval {
 		return err
 	}
-	deleted, err := st.Delete(ctx, n.TelephoneNumber)
-	if err != nil || deleted != 1 {
-		return fmt.Errorf("recycle %s: deleted %d, %v", tel, deleted, err)
+	out, err := st.Delete(ctx, []e164.Number{n.TelephoneNumber}, time.Now())
+	if err != nil || len(out) != 1 || !out[0].Changed {
+		return fmt.Errorf("recycle %s: deleted %+v, %v", tel, out, err)
 	}
 	n.Status, n.StatusChangedAt = removal.Active, time.Now()
 	if err := st.Put(ctx, n); err != nil {

@@ -146,11 +146,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer st.Close()
 
 	if c.importFile != "" {
-		n, err := importFile(ctx, st, c.importFile)
+		res, err := importFile(ctx, st, c.importFile)
 		if err != nil {
 			return fmt.Errorf("import %s: %w", c.importFile, err)
 		}
-		log.Info("imported inventory", "file", c.importFile, "numbers", n)
+		log.Info("imported inventory", "file", c.importFile, "inserted", res.Inserted, "updated", res.Updated, "statusKept", res.StatusKept)
 	}
 	if c.demo {
 		loaded, err := loadDemo(ctx, st)
@@ -224,11 +224,11 @@ func openStore(ctx context.Context, c config) (*sqlstore.Store, string, error) {
 	return st, "SQLite " + c.db, nil
 }
 
-func importFile(ctx context.Context, st store.Store, path string) (int, error) {
+func importFile(ctx context.Context, st store.Store, path string) (store.ImportResult, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, err
+		return store.ImportResult{}, err
 	}
 	defer f.Close()
-	return store.ImportCSV(ctx, st, f)
+	return store.ImportCSV(ctx, st, f, store.ImportOptions{})
 }

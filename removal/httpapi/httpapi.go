@@ -332,15 +332,15 @@ func (h *Handler) serveBatch(ex *exchange, r *http.Request, op batchOp) {
 // others (which have no route, but hosts and the quickstart print them the
 // same way).
 func NewEnvelope(a removal.Action, res removal.BatchResult) Envelope {
-	switch a.Name {
-	case removal.ClearRemovalStatusAction.Name:
+	switch a {
+	case removal.ClearRemovalStatusAction:
 		return clearOp.envelope(res)
-	case removal.ReadyForRemovalAction.Name:
+	case removal.ReadyForRemovalAction:
 		return readyOp.envelope(res)
 	}
 	return batchOp{
-		allOK:  "All numbers processed: " + a.Name,
-		counts: a.Name + ": %d of %d numbers succeeded; %d failed",
+		allOK:  "All numbers processed: " + a.Name(),
+		counts: a.Name() + ": %d of %d numbers succeeded; %d failed",
 	}.envelope(res)
 }
 

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/ocnumbers/ocnumbers/e164"
 	"github.com/ocnumbers/ocnumbers/removal"
@@ -18,6 +19,30 @@ func (failingStore) Apply(context.Context, []e164.Number, removal.Change) ([]rem
 	return nil, errStorage
 }
 
+func (failingStore) Delete(context.Context, []e164.Number, time.Time) ([]removal.Outcome, error) {
+	return nil, errStorage
+}
+
+func (failingStore) Get(context.Context, e164.Number) (removal.Number, error) {
+	return removal.Number{}, errStorage
+}
+
+func (failingStore) GetMany(context.Context, []e164.Number) ([]removal.Number, error) {
+	return nil, errStorage
+}
+
+func (failingStore) ListNumbers(context.Context, removal.NumberQuery) ([]removal.Number, error) {
+	return nil, errStorage
+}
+
 func (failingStore) CountByStatus(context.Context, string, []removal.NumberStatus) ([]int, error) {
 	return nil, errStorage
+}
+
+func (failingStore) History(context.Context, e164.Number, int, int) ([]removal.Event, int, error) {
+	return nil, 0, errStorage
+}
+
+func (failingStore) PruneHistory(context.Context, time.Time) (int, error) {
+	return 0, errStorage
 }

@@ -134,15 +134,15 @@ func testActions(t *testing.T, newStore func(t *testing.T) store.Store) {
 		// table above: each must be a row of it, and every row must exist.
 		var names []string
 		for _, a := range removal.Actions() {
-			s, ok := specFor(a.Name)
+			s, ok := specFor(a.Name())
 			if !ok {
-				t.Errorf("removal.Actions() has %q, which SPEC's table does not define", a.Name)
+				t.Errorf("removal.Actions() has %q, which SPEC's table does not define", a.Name())
 				continue
 			}
-			names = append(names, a.Name)
+			names = append(names, a.Name())
 			// From is a set: its order is the implementation's business.
-			if !slices.Equal(slices.Sorted(slices.Values(a.From)), slices.Sorted(slices.Values(s.from))) || a.To != s.to {
-				t.Errorf("action %q moves %v to %v; SPEC says %v to %v", a.Name, a.From, a.To, s.from, s.to)
+			if !slices.Equal(slices.Sorted(slices.Values(a.From())), slices.Sorted(slices.Values(s.from))) || a.To() != s.to {
+				t.Errorf("action %q moves %v to %v; SPEC says %v to %v", a.Name(), a.From(), a.To(), s.from, s.to)
 			}
 		}
 		for _, s := range specActions {
@@ -248,7 +248,7 @@ func testActions(t *testing.T, newStore func(t *testing.T) store.Store) {
 		wantStored(t, st, normalized(r))
 	})
 
-	ready, _ := specFor(removal.ReadyForRemovalAction.Name)
+	ready, _ := specFor(removal.ReadyForRemovalAction.Name())
 
 	t.Run("Batch500", func(t *testing.T) {
 		st := newStore(t)

@@ -150,7 +150,7 @@ func testMidBatch(t *testing.T, newStore func(t *testing.T) store.Store, errOnly
 	ks := []int{1, 2, 3, 4, 6, 10, 11, 12, 40, 1000}
 	for _, a := range specActions {
 		for _, k := range ks {
-			if a.name != removal.ReadyForRemovalAction.Name && k != 2 && k != 4 {
+			if a.name != removal.ReadyForRemovalAction.Name() && k != 2 && k != 4 {
 				continue // every k for one action, two for the others
 			}
 			t.Run(fmt.Sprintf("%s/k=%d", a.method, k), func(t *testing.T) {

@@ -95,14 +95,14 @@ func testConcurrency(t *testing.T, st store.Store, cfg config) {
 	for _, rr := range runs {
 		for _, r := range rr {
 			if r.err != nil {
-				t.Fatalf("%s: %v", r.action.Name, r.err)
+				t.Fatalf("%s: %v", r.action.Name(), r.err)
 			}
-			spec, ok := specFor(r.action.Name)
+			spec, ok := specFor(r.action.Name())
 			if !ok {
-				t.Fatalf("unknown action %q", r.action.Name)
+				t.Fatalf("unknown action %q", r.action.Name())
 			}
 			if r.res.ProcessedCount != len(r.batch) || r.res.SuccessCount+len(r.res.Failures) != len(r.batch) {
-				t.Errorf("%s of %d: processed %d, %d successes, %d failures", r.action.Name, len(r.batch),
+				t.Errorf("%s of %d: processed %d, %d successes, %d failures", r.action.Name(), len(r.batch),
 					r.res.ProcessedCount, r.res.SuccessCount, len(r.res.Failures))
 			}
 			successes += r.res.SuccessCount
@@ -119,7 +119,7 @@ func testConcurrency(t *testing.T, st store.Store, cfg config) {
 					}
 				default:
 					if f.ErrorCode != removal.CodeInvalidStatus || f.CurrentStatus == nil || slices.Contains(spec.from, *f.CurrentStatus) {
-						t.Errorf("%s on %s: %s %v, want InvalidStatus with a status it does not move", r.action.Name, f.TelephoneNumber, f.ErrorCode, f.CurrentStatus)
+						t.Errorf("%s on %s: %s %v, want InvalidStatus with a status it does not move", r.action.Name(), f.TelephoneNumber, f.ErrorCode, f.CurrentStatus)
 					}
 				}
 			}

@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/ocnumbers/ocnumbers/removal"
 	"github.com/ocnumbers/ocnumbers/store"
 )
@@ -113,42 +116,48 @@ func testPutGetDelete(t *testing.T, newStore func(t *testing.T) store.Store) {
 			}
 		})
 	}
-	t.Run("DeleteCounts", func(t *testing.T) {
+	t.Run("DeleteOnlyReadyForRemoval", func(t *testing.T) {
 		st := newStore(t)
 		mustPut(t, st,
 			rec(num(0), tenantA, true, removal.ReadyForRemoval),
-			rec(num(1), tenantA, false, removal.Active),
+			rec(num(1), tenantA, false, removal.ReadyForRemoval),
 			rec(num(2), tenantB, true, removal.MarkedForRemoval))
 		for _, tc := range []struct {
 			name string
 			del  []int
-			want int
+			want []removal.Outcome
 		}{
-			{"None", nil, 0},
-			{"Absent", []int{7}, 0},
-			{"OneAndAbsent", []int{0, 7}, 1},
-			{"AlreadyDeleted", []int{0}, 0},
-			{"Two", []int{1, 2, 8}, 2},
+			{"None", nil, nil},
+			{"Absent", []int{7}, []removal.Outcome{{}}},
+			{"OneAndAbsent", []int{0, 7}, []removal.Outcome{{Found: true, OperatorConnect: true, Status: removal.ReadyForRemoval, Changed: true}, {}}},
+			{"AlreadyDeleted", []int{0}, []removal.Outcome{{}}},
+			{"NotOCAndMarked", []int{1, 2, 8}, []removal.Outcome{
+				{Found: true, Status: removal.ReadyForRemoval, Changed: true},
+				{Found: true, OperatorConnect: true, Status: removal.MarkedForRemoval},
+				{}}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				var del = nums(0, 0)
 				for _, i := range tc.del {
 					del = append(del, num(i))
 				}
-				got, err := st.Delete(t.Context(), del...)
-				if err != nil || got != tc.want {
-					t.Errorf("Delete(%v) = %d, %v; want %d, nil", del, got, err, tc.want)
+				got, err := st.Delete(t.Context(), del, stampNow)
+				if err != nil || !cmp.Equal(got, tc.want, cmpopts.EquateEmpty()) {
+					t.Errorf("Delete(%v) = %+v, %v; want %+v, nil", del, got, err, tc.want)
 				}
-				for _, n := range del {
-					wantAbsent(t, st, n)
+				for i, n := range del {
+					if tc.want[i].Changed {
+						wantAbsent(t, st, n)
+					}
 				}
 			})
 		}
+		wantStored(t, st, normalized(rec(num(2), tenantB, true, removal.MarkedForRemoval)))
 	})
 	t.Run("DeleteThenPut", func(t *testing.T) {
 		st := newStore(t)
 		mustPut(t, st, rec(num(0), tenantA, true, removal.ReadyForRemoval))
-		if _, err := st.Delete(t.Context(), num(0)); err != nil {
+		if _, err := st.Delete(t.Context(), nums(0, 1), stampNow); err != nil {
 			t.Fatal(err)
 		}
 		again := rec(num(0), tenantB, true, removal.Active)

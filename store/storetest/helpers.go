@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -161,3 +162,33 @@ func wantDetails(tb testing.TB, res removal.BatchResult) {
 }
 
 func statusPtr(s removal.NumberStatus) *removal.NumberStatus { return &s }
+
+// purge removes the stored numbers among ns whatever their status: the
+// store deletes only ReadyForRemoval numbers, so they are first put in that
+// status.
+func purge(ctx context.Context, st store.Store, ns ...e164.Number) error {
+	if len(ns) == 0 {
+		return nil
+	}
+	found, err := st.GetMany(ctx, ns)
+	if err != nil || len(found) == 0 {
+		return err
+	}
+	del := make([]e164.Number, len(found))
+	for i := range found {
+		found[i].Status = removal.ReadyForRemoval
+		del[i] = found[i].TelephoneNumber
+	}
+	if err := st.Put(ctx, found...); err != nil {
+		return err
+	}
+	_, err = st.Delete(ctx, del, stampNow)
+	return err
+}
+
+func mustPurge(tb testing.TB, st store.Store, ns ...e164.Number) {
+	tb.Helper()
+	if err := purge(tb.Context(), st, ns...); err != nil {
+		tb.Fatalf("purging %d numbers: %v", len(ns), err)
+	}
+}
