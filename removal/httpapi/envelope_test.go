@@ -22,7 +22,9 @@ func TestNewEnvelope(t *testing.T) {
 		{"ready, all succeeded", removal.ReadyForRemovalAction, ok,
 			httpapi.Envelope{Data: ok, Status: "success", Succeeded: true, Message: "Numbers successfully transitioned to ReadyForRemoval status"}},
 		{"mark, none succeeded", removal.MarkForRemovalAction, none,
-			httpapi.Envelope{Data: none, Status: "failure", Succeeded: false, Message: "mark for removal: 0 of 1 numbers succeeded; 1 failed"}},
+			httpapi.Envelope{Data: none, Status: "failure", Succeeded: false, Message: "0 of 1 numbers marked for removal; 1 failed"}},
+		{"withdraw, none succeeded", removal.WithdrawReleaseRequestAction, none,
+			httpapi.Envelope{Data: none, Status: "failure", Succeeded: false, Message: "withdraw release request: 0 of 1 numbers succeeded; 1 failed"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -16,11 +16,18 @@ import (
 	"github.com/ocnumbers/ocnumbers/removal"
 )
 
-// The routes, relative to the handler's root.
+// The routes, relative to the handler's root. RouteNumber and RouteHistory
+// are ServeMux patterns: {telephoneNumber} is one path segment.
 const (
 	RouteClearRemovalStatus = "/api/v3/oc/action/clear-removal-status"
 	RouteReadyForRemoval    = "/api/v3/oc/numbers/action/ready-for-removal"
+	RouteMarkForRemoval     = "/api/v3/oc/numbers/action/mark-for-removal"
 	RouteSummary            = "/api/v3/oc/numbers/removal-status/summary"
+	RouteNumbers            = "/api/v3/oc/numbers"
+	RouteNumber             = "/api/v3/oc/numbers/{telephoneNumber}"
+	RouteHistory            = "/api/v3/oc/numbers/{telephoneNumber}/history"
+	RouteReconcile          = "/api/v3/oc/numbers/action/reconcile"
+	RoutePurge              = "/api/v3/oc/numbers/action/purge"
 	RouteOpenAPI            = "/api/v3/oc/openapi.yaml"
 )
 
@@ -44,6 +51,7 @@ type config struct {
 	maxBody    int64
 	now        func() time.Time
 	observer   func(Observation)
+	actor      func(*http.Request) string
 }
 
 // WithLogger sets the logger of the access log and of internal errors
@@ -68,6 +76,11 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 // WithObserver sets a hook, for metrics, called once per request after the
 // response is written (also for 404s and panics).
 func WithObserver(fn func(Observation)) Option { return func(c *config) { c.observer = fn } }
+
+// WithActor sets how the handler names who made a request (its
+// authenticated user, say); the name is recorded in the history of every
+// number the request changes. By default the actor is unknown.
+func WithActor(fn func(*http.Request) string) Option { return func(c *config) { c.actor = fn } }
 
 // Observation describes one finished request.
 type Observation struct {
@@ -123,7 +136,15 @@ func New(svc *removal.Service, opts ...Option) *Handler {
 	h.route("POST", RouteReadyForRemoval, "POST", func(ex *exchange, r *http.Request) {
 		h.serveBatch(ex, r, readyOp)
 	})
+	h.route("POST", RouteMarkForRemoval, "POST", func(ex *exchange, r *http.Request) {
+		h.serveBatch(ex, r, markOp)
+	})
 	h.route("GET", RouteSummary, "GET, HEAD", h.serveSummary)
+	h.route("GET", RouteNumbers, "GET, HEAD", h.serveList)
+	h.route("GET", RouteNumber, "GET, HEAD", h.serveNumber)
+	h.route("GET", RouteHistory, "GET, HEAD", h.serveHistory)
+	h.route("POST", RouteReconcile, "POST", h.serveReconcile)
+	h.route("POST", RoutePurge, "POST", h.servePurge)
 	h.route("GET", RouteOpenAPI, "GET, HEAD", serveOpenAPI)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		ex := w.(*exchange)
@@ -287,6 +308,11 @@ var (
 		allOK:   "Numbers successfully transitioned to ReadyForRemoval status",
 		counts:  "%d of %d numbers transitioned to ReadyForRemoval status; %d failed",
 	}
+	markOp = batchOp{
+		call:   (*removal.Service).MarkForRemoval,
+		allOK:  "Numbers successfully marked for removal",
+		counts: "%d of %d numbers marked for removal; %d failed",
+	}
 )
 
 // Envelope is the 200 answer of both batch routes.
@@ -318,13 +344,23 @@ func (h *Handler) serveBatch(ex *exchange, r *http.Request, op batchOp) {
 		writeProblem(ex, newProblem(ex, CodeInvalidRequestBody, err.Error()))
 		return
 	}
-	res, err := op.call(h.svc, r.Context(), numbers)
+	res, err := op.call(h.svc, h.audit(ex, r), numbers)
 	ex.processed, ex.success = res.ProcessedCount, res.SuccessCount
 	if err != nil {
 		h.fail(ex, r, err, len(numbers))
 		return
 	}
 	writeJSON(ex, op.envelope(res))
+}
+
+// audit returns the request's context carrying its trace id and actor, for
+// the history of the numbers it changes.
+func (h *Handler) audit(ex *exchange, r *http.Request) context.Context {
+	a := removal.Audit{TraceID: ex.traceID}
+	if h.cfg.actor != nil {
+		a.Actor = h.cfg.actor(r)
+	}
+	return removal.WithAudit(r.Context(), a)
 }
 
 // NewEnvelope returns the 200 answer for a batch action's result, with the
@@ -337,6 +373,8 @@ func NewEnvelope(a removal.Action, res removal.BatchResult) Envelope {
 		return clearOp.envelope(res)
 	case removal.ReadyForRemovalAction:
 		return readyOp.envelope(res)
+	case removal.MarkForRemovalAction:
+		return markOp.envelope(res)
 	}
 	return batchOp{
 		allOK:  "All numbers processed: " + a.Name(),
@@ -390,6 +428,9 @@ func (h *Handler) fail(ex *exchange, r *http.Request, err error, requested int) 
 	switch {
 	case errors.As(err, &ve) && len(ve.Problems) > 0:
 		writeProblem(ex, validationProblem(ex, ve))
+	case errors.Is(err, removal.ErrNotFound):
+		writeProblem(ex, newProblem(ex, removal.CodeNumberNotFound,
+			"The number "+cutQuote(r.PathValue("telephoneNumber"))+" is not stored and has no history."))
 	case r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
 		detail := "The request was cancelled before it completed."
 		if requested > 0 {

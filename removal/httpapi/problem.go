@@ -20,6 +20,7 @@ const (
 	CodeNotFound             = "NotFound"             // 404
 	CodeRateLimitExceeded    = "RateLimitExceeded"    // 429, with Retry-After
 	CodeRequestCancelled     = "RequestCancelled"     // 499 (client gone) or 503 (deadline); see the package doc
+	CodeReconcileGuard       = "ReconcileGuard"       // 409: reconcile would mark too many numbers; nothing changed
 )
 
 // StatusClientClosedRequest is the status recorded (and written, although the
@@ -45,6 +46,9 @@ type Problem struct {
 	TraceID     string              `json:"traceId"`     // from traceparent, else generated
 	ErrorTicket string              `json:"errorTicket"` // generated, also logged
 	Errors      map[string][]string `json:"errors,omitempty"`
+	// Report is, for ReconcileGuard, the report the refused run would have
+	// given (the data of its 200 answer).
+	Report *removal.ReconcileReport `json:"report,omitempty"`
 }
 
 // kind is one row of the error-code table.
@@ -63,6 +67,9 @@ var table = []kind{
 	{removal.CodeInvalidTelephoneNumber, http.StatusBadRequest, "Invalid telephone number"},
 	{removal.CodeDuplicateTelephoneNumber, http.StatusBadRequest, "Duplicate telephone number"},
 	{removal.CodeInvalidTenantID, http.StatusBadRequest, "Invalid msTenantId"},
+	{removal.CodeInvalidQueryParameter, http.StatusBadRequest, "Invalid query parameter"},
+	{removal.CodeNumberNotFound, http.StatusNotFound, "Number not found"},
+	{CodeReconcileGuard, http.StatusConflict, "Reconcile refused by its guard"},
 	{CodeUnsupportedMediaType, http.StatusUnsupportedMediaType, "Unsupported media type"},
 	{CodeRequestTooLarge, http.StatusRequestEntityTooLarge, "Request too large"},
 	{CodeMethodNotAllowed, http.StatusMethodNotAllowed, "Method not allowed"},
