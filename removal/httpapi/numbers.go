@@ -326,7 +326,7 @@ func intMember(name string, v json.Number, lo, hi int) (int, error) {
 	n, err := strconv.Atoi(string(v))
 	if err != nil || n < lo || n > hi {
 		return 0, &removal.ValidationError{Problems: []removal.Problem{{Field: name, Index: -1, Value: string(v),
-			Code: removal.CodeInvalidRequestBody,
+			Code:    removal.CodeInvalidRequestBody,
 			Message: name + " is " + cutQuote(string(v)) + "; it must be an integer from " + strconv.Itoa(lo) + " to " + strconv.Itoa(hi)}}}
 	}
 	return n, nil
