@@ -39,7 +39,9 @@
 package e164
 
 import (
+	"fmt"
 	"strconv"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
@@ -173,10 +175,16 @@ func reason(s string) string {
 }
 
 // badChar names the character at byte offset i, quoted, and the offset. A
-// byte that does not start valid UTF-8 is named by its value.
+// byte that does not start valid UTF-8 is named by its value; a non-ASCII
+// character that does not print on its own (a combining mark, a format
+// character, a space other than ' ') by its code point, U+0303, so that the
+// message never carries it raw.
 func badChar(s string, i int) string {
 	r, size := utf8.DecodeRuneInString(s[i:])
 	what := strconv.QuoteRune(r)
+	if r >= utf8.RuneSelf && (!strconv.IsPrint(r) || unicode.Is(unicode.M, r)) {
+		what = fmt.Sprintf("U+%04X", r)
+	}
 	if r == utf8.RuneError && size <= 1 {
 		const hex = "0123456789abcdef"
 		what = "invalid UTF-8 byte 0x" + string([]byte{hex[s[i]>>4], hex[s[i]&15]})
