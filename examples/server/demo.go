@@ -40,16 +40,19 @@ func demoInventory(at time.Time) []store.Number {
 }
 
 // loadDemo puts the demo inventory when the store counts no Operator Connect
-// number, and reports whether it did.
-func loadDemo(ctx context.Context, st store.Store) (bool, error) {
+// number. It returns how many Operator Connect numbers the store held: 0
+// when it loaded the demo.
+func loadDemo(ctx context.Context, st store.Store) (int, error) {
 	counts, err := st.CountByStatus(ctx, "", removal.Statuses())
 	if err != nil {
-		return false, err
+		return 0, err
 	}
+	held := 0
 	for _, c := range counts {
-		if c > 0 {
-			return false, nil
-		}
+		held += c
 	}
-	return true, st.Put(ctx, demoInventory(time.Now())...)
+	if held > 0 {
+		return held, nil
+	}
+	return 0, st.Put(ctx, demoInventory(time.Now())...)
 }

@@ -1,5 +1,6 @@
-// Command server serves the ocnumbers HTTP API (SPEC section 5) from a SQLite
-// file or a PostgreSQL database.
+// Command server serves the ocnumbers HTTP API from a SQLite file or a
+// PostgreSQL database, and runs the workflow's two jobs (reconciliation with
+// the Operator Connect acquired list, purge) as one-shot commands for cron.
 //
 //	go run ./examples/server -demo
 //
@@ -14,8 +15,10 @@
 //	-db FILE               SQLite database file (default ./ocnumbers.db)
 //	-postgres DSN          use PostgreSQL instead of SQLite
 //	-pg-schema NAME        PostgreSQL schema for the tables (created if missing)
-//	-import FILE.csv       load inventory (SPEC section 6) before serving
+//	-import FILE.csv       load inventory before serving (see inventory.example.csv)
+//	-import-mode M         merge (default: numbers already stored keep their status) or replace
 //	-demo                  load a small demo inventory when the store holds no Operator Connect number
+//	-actor-header NAME     request header naming who made a request, kept in the numbers' history
 //	-rate-limit N          ready-for-removal requests allowed per -rate-window (default 300)
 //	-rate-window D         the rate limiter's sliding window (default 1m)
 //	-read-header-timeout D, -read-timeout D, -write-timeout D, -idle-timeout D
@@ -23,17 +26,34 @@
 //	-log-level L           DEBUG, INFO (default: one line per request), WARN or ERROR
 //	-shutdown-timeout D    how long in-flight requests may run after SIGINT/SIGTERM (default 30s)
 //
-// Decisions where SPEC is silent:
+// One-shot jobs (they print their report as JSON on stdout and exit, serving
+// nothing; -import runs first when given):
+//
+//	-reconcile TENANT=FILE.csv   reconcile a tenant with its acquired list (a CSV with a telephoneNumber column)
+//	    -dry-run, -force, -clear-reappeared, -max-mark-percent N (default 10)
+//	-purge-older-than-days N     purge the numbers ReadyForRemoval for at least N days, 10,000 per call until none is left
+//	    -dry-run, -purge-tenant GUID, -purge-limit N
+//
+// Exit status: 0 on success, 1 on any failure, 3 when the reconciliation's
+// guard refused the run (the report it would give is printed all the same).
+//
+// Decisions:
 //
 //   - -db and -postgres together are an error, not a silent choice.
 //   - -import runs before -demo and before the listener opens: when it fails
-//     the process exits with status 1 and never listens. Importing replaces
-//     stored numbers with the file's rows (store Put is insert-or-replace).
+//     the process exits with status 1 and never listens. By default an
+//     import merges: a number already stored keeps its status and its
+//     statusChangedAt, so restarting with the same -import never undoes the
+//     workflow; -import-mode replace writes every column, to restore a
+//     backup. The log says how many numbers were inserted, updated, and how
+//     many stored statuses were kept although the file said otherwise.
 //   - "Empty" for -demo means the store counts no Operator Connect number in
-//     any status (the store contract has no cheaper test); the demo is then
-//     loaded, otherwise it is skipped so a restart keeps earlier changes.
-//   - The demo holds the seeds' numbers +14255551212 and +14255551213 in
+//     any status; the demo is then loaded, otherwise it is skipped (the log
+//     says why, and how to start fresh) so a restart keeps earlier changes.
+//   - The demo holds the numbers +14255551212 and +14255551213 in
 //     MarkedForRemoval, so the README's curl lines work on a fresh database.
+//   - The purge job deletes unless -dry-run is given: a cron line is an
+//     explicit request. (The HTTP route, called by hand, defaults to a dry run.)
 //   - Shutdown stops accepting, lets in-flight requests (whole batches) finish
 //     for up to -shutdown-timeout, then closes the store. Request contexts are
 //     not derived from the signal, so the signal alone never cuts a batch
@@ -43,9 +63,6 @@
 //   - Timeout defaults: a 1 MiB body gets 30s to arrive and a 500-number
 //     batch 60s to be answered; headers get 5s, so slow-header clients are
 //     cut off early. Tests shorten them with the flags.
-//   - The server exposes only the contract's routes: there is no
-//     mark-for-removal route. The load test marks numbers through the same
-//     database from its own process, as the platform's OC-list sync would.
 package main
 
 import (
@@ -54,11 +71,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -72,8 +91,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
+	var es *exitStatus
 	switch {
 	case errors.Is(err, flag.ErrHelp):
+	case errors.As(err, &es):
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(es.code)
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "server:", err)
 		os.Exit(1)
@@ -83,7 +106,10 @@ func main() {
 type config struct {
 	addr, db, postgres, pgSchema   string
 	importFile                     string
+	importMode                     store.ImportMode
 	demo                           bool
+	actorHeader                    string
+	jobs                           jobConfig
 	logLevel                       slog.Level
 	rateLimit                      int
 	rateWindow                     time.Duration
@@ -100,7 +126,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.db, "db", "./ocnumbers.db", "SQLite database file, created and migrated if needed")
 	fs.StringVar(&c.postgres, "postgres", "", "PostgreSQL DSN, instead of SQLite")
 	fs.StringVar(&c.pgSchema, "pg-schema", "", "PostgreSQL schema for the tables (created if missing); default: the DSN's search_path")
-	fs.StringVar(&c.importFile, "import", "", "CSV inventory (SPEC section 6) to load before serving")
+	fs.StringVar(&c.importFile, "import", "", "CSV inventory to load before serving (columns: see inventory.example.csv)")
+	fs.Func("import-mode", "what -import does to numbers already stored: merge (default: keep their status) or replace (write every column, to restore a backup)", func(v string) error {
+		m, err := store.ParseImportMode(v)
+		c.importMode = m
+		return err
+	})
+	fs.StringVar(&c.actorHeader, "actor-header", "", "request header naming who made a request, recorded in the history of the numbers it changes (default: none)")
+	c.jobs.flags(fs)
 	fs.BoolVar(&c.demo, "demo", false, "load a demo inventory when the store holds no Operator Connect number")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "lowest level logged to stderr: DEBUG, INFO (one line per request), WARN, ERROR")
 	fs.IntVar(&c.rateLimit, "rate-limit", 300, "ready-for-removal requests allowed per -rate-window")
@@ -127,6 +160,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.rateLimit < 1 || c.rateWindow <= 0 {
 		return c, errors.New("-rate-limit and -rate-window must be positive")
 	}
+	if err := c.jobs.check(set); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 
@@ -139,36 +175,55 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.logLevel}))
 
-	st, backend, err := openStore(ctx, c)
+	st, backend, err := openStore(ctx, c, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 
 	if c.importFile != "" {
-		res, err := importFile(ctx, st, c.importFile)
+		log.Info("importing inventory", "file", c.importFile, "mode", c.importMode)
+		res, err := importFile(ctx, st, c.importFile, c.importMode)
 		if err != nil {
 			return fmt.Errorf("import %s: %w", c.importFile, err)
 		}
-		log.Info("imported inventory", "file", c.importFile, "inserted", res.Inserted, "updated", res.Updated, "statusKept", res.StatusKept)
+		log.Info("imported inventory", "file", c.importFile, "mode", c.importMode,
+			"inserted", res.Inserted, "updated", res.Updated, "statusKept", res.StatusKept)
 	}
 	if c.demo {
-		loaded, err := loadDemo(ctx, st)
-		if err != nil {
+		held, err := loadDemo(ctx, st)
+		switch {
+		case err != nil:
 			return fmt.Errorf("demo inventory: %w", err)
+		case held > 0:
+			fresh := "delete " + c.db + " (or start with -db NEW_FILE)"
+			if c.postgres != "" {
+				fresh = "start with -pg-schema NEW_SCHEMA"
+			}
+			log.Info("demo inventory not loaded: the store already holds Operator Connect numbers, and the demo never overwrites them; to start fresh, stop the server and "+fresh,
+				"numbers", held)
+		default:
+			log.Info("demo inventory loaded", "numbers", len(demoInventory(time.Time{})))
 		}
-		log.Info("demo inventory", "loaded", loaded)
+	}
+
+	svc := removal.NewService(st)
+	if c.jobs.any() {
+		return c.jobs.run(ctx, svc, stdout)
 	}
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
 	}
-	svc := removal.NewService(st)
-	h := httpapi.New(svc,
+	opts := []httpapi.Option{
 		httpapi.WithLogger(log),
 		httpapi.WithRateLimiter(httpapi.NewSlidingWindow(c.rateLimit, c.rateWindow, time.Now)),
-	)
+	}
+	if name := c.actorHeader; name != "" {
+		opts = append(opts, httpapi.WithActor(func(r *http.Request) string { return r.Header.Get(name) }))
+	}
+	h := httpapi.New(svc, opts...)
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: c.readHeaderTimeout,
@@ -205,18 +260,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func openStore(ctx context.Context, c config) (*sqlstore.Store, string, error) {
+func openStore(ctx context.Context, c config, log *slog.Logger) (*sqlstore.Store, string, error) {
 	if c.postgres != "" {
 		var opts []sqlstore.Option
 		if c.pgSchema != "" {
 			opts = append(opts, sqlstore.WithSchema(c.pgSchema))
 		}
+		log.Info("opening PostgreSQL (the first start creates and migrates the tables)")
 		st, err := sqlstore.Open(ctx, "pgx", c.postgres, opts...)
 		if err != nil {
 			return nil, "", fmt.Errorf("open PostgreSQL: %w", err)
 		}
-		return st, "PostgreSQL", nil
+		schema := c.pgSchema
+		if schema == "" {
+			// Without -pg-schema the tables live in the DSN's search_path.
+			if err := st.DB().GetContext(ctx, &schema, "SELECT COALESCE(current_schema(), '')"); err != nil {
+				st.Close()
+				return nil, "", fmt.Errorf("open PostgreSQL: %w", err)
+			}
+			log.Info("PostgreSQL: no -pg-schema given; the tables are in the first schema of the DSN's search_path", "schema", schema)
+		} else {
+			log.Info("PostgreSQL", "schema", schema)
+		}
+		return st, "PostgreSQL, schema " + schema, nil
 	}
+	if err := checkWritableDir(c.db); err != nil {
+		return nil, "", fmt.Errorf("SQLite database %s: %w", c.db, err)
+	}
+	log.Info("opening SQLite (created and migrated on first use)", "file", c.db)
 	st, err := sqlstore.Open(ctx, "sqlite3", c.db)
 	if err != nil {
 		return nil, "", fmt.Errorf("open SQLite %s: %w", c.db, err)
@@ -224,11 +295,33 @@ func openStore(ctx context.Context, c config) (*sqlstore.Store, string, error) {
 	return st, "SQLite " + c.db, nil
 }
 
-func importFile(ctx context.Context, st store.Store, path string) (store.ImportResult, error) {
+// checkWritableDir says why SQLite could not create or write path, before
+// SQLite answers with a bare "no such file or directory".
+func checkWritableDir(path string) error {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("directory %s does not exist; create it or choose another -db", dir)
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	// SQLite writes the file and its -wal and -shm files beside it.
+	f, err := os.CreateTemp(dir, ".ocnumbers-write-check-*")
+	if err != nil {
+		return fmt.Errorf("directory %s is not writable (SQLite keeps the file and its -wal and -shm files there): %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+func importFile(ctx context.Context, st store.Store, path string, mode store.ImportMode) (store.ImportResult, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return store.ImportResult{}, err
 	}
 	defer f.Close()
-	return store.ImportCSV(ctx, st, f, store.ImportOptions{})
+	return store.ImportCSV(ctx, st, f, store.ImportOptions{Mode: mode})
 }
