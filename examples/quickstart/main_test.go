@@ -22,7 +22,14 @@ func TestRun(t *testing.T) {
 		"400 InvalidTelephoneNumber",
 		"DuplicateTelephoneNumber",
 		"cancelled: context canceled",
-		`"totalCount": 3`,
+		`"acquiredNumberStatus": "MarkedForRemoval"`,
+		"+14255551213 Active assignable=true",
+		`"actor": "ops@example.com"`,
+		`"cleared": {
+    "count": 1,`,
+		`"action": "readyForRemoval"`,
+		`"marked": {`,
+		`"purgedCount": 2`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %s\n%s", want, got)
