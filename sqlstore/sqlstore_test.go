@@ -198,6 +198,55 @@ func TestMigrations(t *testing.T) {
 				if err == nil || errors.Is(err, store.ErrNotFound) {
 					t.Errorf("Get on a database without the schema: %v, want a missing-table error", err)
 				}
+				// Migrate, called by the host, then brings it up to date.
+				if err := st.Migrate(context.Background()); err != nil {
+					t.Fatalf("Migrate: %v", err)
+				}
+				mustPut(t, st, record(1, removal.Active))
+				wantVersions(t, st, where, "")
+			})
+
+			// A host applies the rendered migrations itself, in its own
+			// transactions; the store then finds the schema up to date.
+			t.Run("ByHand", func(t *testing.T) {
+				where := db.fresh(t)
+				opts := []sqlstore.Option{sqlstore.WithTablePrefix("host_")}
+				if db.driver == "pgx" {
+					opts = append(opts, sqlstore.WithSchema(where))
+				}
+				ms, err := sqlstore.Migrations(db.driver, opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(ms) != known {
+					t.Fatalf("%d migrations, want %d", len(ms), known)
+				}
+				st := db.mustOpen(t, where, sqlstore.WithTablePrefix("host_"), sqlstore.WithoutMigrations())
+				if db.driver == "pgx" {
+					if _, err := st.DB().Exec(`CREATE SCHEMA "` + where + `"`); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for i, m := range ms {
+					if m.Version != i+1 || strings.Contains(m.SQL, "{{") || !strings.Contains(m.SQL, `"host_numbers"`) {
+						t.Errorf("migration %d: version %d, SQL:\n%s", i, m.Version, m.SQL)
+					}
+					tx, err := st.DB().Beginx()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := tx.Exec(m.SQL); err != nil {
+						tx.Rollback()
+						t.Fatalf("applying %s by hand: %v", m.Name, err)
+					}
+					if err := tx.Commit(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				wantVersions(t, st, where, "host_")
+				again := db.mustOpen(t, where, sqlstore.WithTablePrefix("host_")) // migrates: nothing to do
+				mustPut(t, again, record(1, removal.Active))
+				wantVersions(t, again, where, "host_")
 			})
 
 			t.Run("TablePrefix", func(t *testing.T) {
