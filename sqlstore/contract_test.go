@@ -190,7 +190,9 @@ func TestListNumbers(t *testing.T) {
 			if d := cmp.Diff(want, got); err != nil || d != "" {
 				t.Errorf("GetMany: %v (-memstore +sqlstore):\n%s", err, d)
 			}
-			if !slices.IsSortedFunc(got, func(a, b store.Number) int { return strings.Compare(string(a.TelephoneNumber), string(b.TelephoneNumber)) }) {
+			if !slices.IsSortedFunc(got, func(a, b store.Number) int {
+				return strings.Compare(string(a.TelephoneNumber), string(b.TelephoneNumber))
+			}) {
 				t.Errorf("GetMany is not in byte order: %v", got)
 			}
 			for _, q := range []removal.NumberQuery{{Limit: 0}, {Limit: 5, Offset: -1}} {
