@@ -2,140 +2,116 @@
 // (the embedded default, github.com/mattn/go-sqlite3, driver "sqlite3") or
 // PostgreSQL (github.com/jackc/pgx/v5/stdlib, driver "pgx"), through sqlx.
 // It passes the same store/storetest suite as memstore, on both databases.
+// Each database is served by an internal driver of its own; the SQLite one
+// needs cgo, and in a build without cgo Open("sqlite3", …) fails with an
+// error saying so, while PostgreSQL works.
 //
 // Open connects and owns the pool; New works on a pool the host already
 // has, and Close then leaves it open. Both apply the embedded, versioned
-// migrations unless WithoutMigrations is given.
+// migrations unless WithoutMigrations is given. The README beside this
+// package explains how each database runs each operation, and why, with
+// the measurements behind the choices.
 //
 // # Schema
 //
-// One table, <prefix>numbers: telephone_number (primary key, canonical
-// E.164 text), ms_tenant_id (canonical lower-case GUID text),
-// operator_connect (boolean; 0/1 on SQLite), status (the integer value of
+// <prefix>numbers: telephone_number (primary key, canonical E.164 text),
+// ms_tenant_id (canonical lower-case GUID text), operator_connect
+// (boolean; 0/1 on SQLite), status (the integer value of
 // removal.NumberStatus, checked 0-3) and status_changed_at (timestamptz on
-// PostgreSQL; on SQLite INTEGER Unix microseconds, UTC: exact at the
-// precision the store contract keeps, and compared as numbers). A partial
-// index on (ms_tenant_id, status) WHERE status IN (2, 3) AND
-// operator_connect holds only the rows Summary counts, so Summary reads
-// that index and never the table, globally or per tenant.
+// PostgreSQL; on SQLite INTEGER Unix microseconds, UTC). Indexes: one
+// partial index holding only the rows Summary counts (Operator Connect,
+// MarkedForRemoval or ReadyForRemoval), and the list orders (tenant,
+// number), (status, number) and (tenant, status, number), the latter two
+// for Operator Connect numbers.
 //
-// Migrations live in migrations/<dialect>/NNNN_name.sql; applied versions
-// are recorded in <prefix>schema_migrations. They run in one transaction
-// that also serialises concurrent Opens (a transaction-scoped advisory lock
-// on PostgreSQL, the write lock on SQLite), so running them twice, or from
-// two processes at once, is safe. A database whose recorded version is
-// newer than the package knows is refused with ErrSchemaTooNew.
-// WithTablePrefix and WithSchema (PostgreSQL only) place the tables beside a
-// host's own; identifiers come only from these options, are checked against
-// [a-z_][a-z0-9_]* and quoted. No statement is ever built from input values.
+// <prefix>history: one row per change, written in the same transaction as
+// the change: id (write order), telephone_number, ms_tenant_id, action
+// (a removal.EventAction), from_status (NULL when the change inserted the
+// number), to_status (NULL when it deleted it), at, trace_id and actor
+// (NULL when unknown). Rows outlive their number. Indexed by (number, at
+// descending, id descending) for History and by at for PruneHistory.
 //
-// # Transitions
+// On PostgreSQL, text columns are COLLATE "C": lists are in byte order. On
+// SQLite they use the default BINARY collation, which is byte order too.
 //
-// Apply moves each number with a compare-and-set on its current status, so
-// two writers racing on one number can never both move it, nor make a move
-// the transition table forbids. The outcomes equal one-by-one processing in
-// request order.
+// # Migrations
 //
-// SQLite: the batch runs in one BEGIN IMMEDIATE transaction (the write lock
-// is taken up front, so no lock upgrade can fail with "database is locked"),
-// as prepared single-row conditional UPDATEs, measured faster than one
-// IN-list UPDATE; a row is read only when its UPDATE misses, to classify it.
-// ctx is checked between chunks of removal.ChunkSize numbers; on
+// Migrations live in migrations/<database>/NNNN_name.sql; applied versions
+// are recorded in <prefix>schema_migrations. Migrations returns them as
+// plain SQL with every name filled in for the options, each ending with the
+// record of its version, for hosts that run migrations in their own deploy
+// step (with WithoutMigrations); Store.Migrate runs them from Go. Migrate
+// works in one transaction that also serialises concurrent migrations of
+// the same tables, so running it twice, or from two processes at once, is
+// safe; a database whose recorded version is newer than the package knows
+// is refused with ErrSchemaTooNew. WithTablePrefix and WithSchema
+// (PostgreSQL only) place the tables beside a host's own; identifiers come
+// only from these options, are checked against [a-z_][a-z0-9_]* and quoted.
+// No statement is ever built from input values.
+//
+// # Changes
+//
+// Apply moves each number with a compare-and-set on its current status,
+// and Delete deletes a number only if it is ReadyForRemoval, the same way:
+// two writers racing on one number can never both change it, nor make a
+// move the transition table forbids, and the outcomes equal one-by-one
+// processing in request order. Every change writes its history events in
+// its transaction, with the trace id and actor of removal.AuditFrom(ctx).
+//
+// On SQLite a batch is one transaction, applied chunk by chunk of
+// removal.ChunkSize numbers: ctx is checked between chunks, and on
 // cancellation the chunks done are committed and returned with ctx.Err().
+// On PostgreSQL a batch is one statement in one transaction: ctx is checked
+// every removal.ChunkSize numbers while it is prepared, and a cancellation
+// then or while it runs applies nothing. On a storage failure either
+// database rolls back and returns no outcomes: exactly what was applied.
+// Only a connection lost while a COMMIT is in flight leaves it in doubt,
+// as with any database: the call then reports the failure with no
+// outcomes although the batch may have committed; Get tells.
 //
-// PostgreSQL: the batch is one transaction, sent in two round trips (a
-// round trip per number costs several times more): a pipeline of BEGIN,
-// the table's writer lock and one statement for the whole batch, then
-// COMMIT (ten statements of removal.ChunkSize numbers measured 10%
-// slower, and would be sent together all the same). The statement moves
-// the eligible rows with UPDATE … WHERE telephone_number = ANY($3) AND
-// operator_connect AND status = ANY($4) RETURNING, and reads the rows it
-// missed, to classify them. The writer lock (a transaction-scoped advisory lock
-// keyed by the table's schema-qualified name, also taken by Put, Delete and
-// migrations) serialises the store's writers on the table, as SQLite's
-// write lock does: an UPDATE locks rows in its plan's order, so two
-// batches relying on row locks alone could deadlock (PostgreSQL breaks a
-// deadlock only after deadlock_timeout, 1 s by default, by failing one of
-// them), and the lock also guarantees that no store writer changes a row
-// between the compare-and-set and the read that classifies its misses. A
-// writer outside the store (plain SQL on the table) still can: the batch
-// then sees a miss in a From status, which one-by-one processing could not
-// give, and it is rolled back and run again (up to 5 times, then an
-// error). The transactions are READ COMMITTED whatever the server's
-// default: each statement's snapshot must be taken after the lock is
-// granted, so that it sees what the writer before committed.
+// Import (and Put, which is Import with store.Replace) checks every record
+// with store.NormalizeAll first, then writes all of them in one
+// transaction, or none; ctx is checked between statements and a cancelled
+// Import rolls back. Merge keeps a stored number's status and
+// StatusChangedAt and takes the record's tenant and Operator Connect flag.
+// PruneHistory deletes 10,000 events per transaction and, when cancelled,
+// keeps the chunks done.
 //
-// The table's writers thus run one at a time. A batch holds the lock for
-// its two round trips (about 5 ms for 500 numbers on a local server, see
-// the README; add the network's round trips for a remote one), and waits
-// for a Put or Delete in progress: a Put of a million numbers holds the
-// lock for about 2 s, so load large inventories in parts, or off-peak, if
-// batch latency matters. Readers (Get, Summary) never wait for it.
-//
-// ctx is checked every removal.ChunkSize numbers while the batch is
-// prepared; a cancellation found then sends nothing. While the pipeline
-// runs (waiting for the lock included) the driver watches ctx: a
-// cancellation aborts the transaction and nothing is applied. The COMMIT
-// runs detached from ctx, so it is never in doubt because of a
-// cancellation. Only a connection lost while the COMMIT is in flight
-// leaves it in doubt, as with any database: Apply then reports the
-// failure with no outcomes although the batch may have committed; Get
-// tells, and running the batch again reports the numbers it moved as
-// InvalidStatus.
-//
-// On SQLite, statements and commits run detached from ctx once the
-// transaction has begun (ctx bounds only the wait for a connection and for
-// the write lock): a cancellation must not abort a chunk halfway nor roll
-// back chunks already reported. On any storage failure the transaction is
-// rolled back and Apply returns no outcomes: exactly what was durably
-// applied.
+// Writers wait for each other: SQLite has one writer at a time; on
+// PostgreSQL the store's writers on one table take a transaction-scoped
+// advisory lock keyed by the table's schema-qualified name (also when the
+// table is found through search_path). Readers never wait for writers.
+// Failures a retry may cure (SQLite still locked after the busy timeout;
+// PostgreSQL lock_not_available, serialization_failure,
+// deadlock_detected) match removal.ErrStoreBusy.
 //
 // # SQLite
 //
-// A file DSN gets _busy_timeout=10000 (ms), _cache_size=-32768 (32 MiB;
-// the default 2 MiB does not hold the Summary index of a million numbers),
-// _foreign_keys=1, _txlock=immediate and _stmt_cache_size=32 (statements
-// are compiled once per connection) unless it sets them (or their aliases)
-// itself. Unless it sets a journal mode, Open switches the file to WAL
-// once, before migrating (PRAGMA journal_mode=WAL, retried for up to 10 s
-// while other processes open the same new file: SQLite can refuse the
-// switch at once with "database is locked" rather than wait; WAL then
-// stays a property of the file). Writers wait for each other, in one process or several,
-// for up to the busy timeout; readers never wait (WAL). An in-memory DSN
-// (":memory:", "file::memory:", mode=memory) gets a pool of one connection,
-// since every connection would otherwise open its own empty database. For
-// New, the host's DSN is used as it is; write transactions are immediate
+// A file DSN gets _busy_timeout=10000 (ms), _cache_size=-32768 (32 MiB),
+// _foreign_keys=1, _txlock=immediate and _stmt_cache_size=32 unless it sets
+// them (or their aliases) itself, and unless it sets a journal mode, Open
+// switches the file to WAL once. An in-memory DSN (":memory:",
+// "file::memory:", mode=memory) gets a pool of one connection, since every
+// connection would otherwise open its own empty database. For New, the
+// host's DSN is used as it is; write transactions are BEGIN IMMEDIATE
 // regardless.
 //
 // # PostgreSQL
 //
-// Apply, Put, Delete and migrations take the writer lock (above), so the
-// store's writers never deadlock with each other. Stores sharing a table
-// share the lock whether they name its schema (WithSchema) or find it
-// through search_path: the key uses current_schema() then. Every
-// statement works under each pgx default_query_exec_mode a DSN may set,
-// simple_protocol (PgBouncer in transaction mode) included; locks are
-// transaction-scoped, so transaction pooling is safe. Put of 2,000 numbers or more uses COPY into the
-// table inside a savepoint, and falls back to array upserts in the same
-// transaction when a number is already stored; smaller Puts are one
-// INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE.
-//
-// # Put
-//
-// Put normalizes every record (store.Normalize's rules; a rejected Put
-// returns store.NormalizeAll's error) and writes everything in one
-// transaction, or nothing: SQLite uses prepared multi-row inserts of 100
-// rows; PostgreSQL as above. From 2,000 records, records are normalized
-// while earlier ones are written (on another goroutine for SQLite, as pgx
-// encodes them for COPY). ctx is checked between statements; a cancelled
-// Put rolls back.
+// Every statement works under each pgx default_query_exec_mode a DSN may
+// set, simple_protocol (PgBouncer in transaction mode) included; locks are
+// transaction-scoped, so transaction pooling is safe. Write transactions
+// are READ COMMITTED whatever the server's default.
 //
 // # Other decisions
 //
-//   - CountByStatus for MarkedForRemoval and ReadyForRemoval (what Summary
-//     asks) repeats the partial index's WHERE clause term for term, so both
-//     planners prove the index applies; other statuses are counted from
-//     the table.
+//   - CountByStatus counts rows; for MarkedForRemoval and ReadyForRemoval
+//     (what Summary asks) it reads only the partial index.
+//   - Every method returns ctx.Err() when the context is already done, and
+//     then does nothing.
+//   - Arguments outside the contract are errors, with nothing changed: a
+//     change with no From status or a status outside 0-3, a list limit
+//     below 1 or a negative offset, a history limit below 1. A list
+//     filter naming only statuses outside the four matches nothing.
 //   - WithoutMigrations also skips the schema version check.
-//   - Delete of an absent number is not an error and counts nothing.
 package sqlstore

@@ -1,28 +1,25 @@
 package sqlstore
 
-// SetBeforeCommit installs a hook that a PostgreSQL Apply calls after its
-// statement and before its commit.
-func (s *Store) SetBeforeCommit(f func()) { s.beforeCommit = f }
+// SetBeforeCommit installs a hook that a PostgreSQL write transaction
+// calls after its statements and before its commit.
+func (s *Store) SetBeforeCommit(f func()) { s.drv.(*pgDriver).beforeCommit = f }
+
+// LockKey is the advisory lock key of the table's writers on PostgreSQL.
+func (s *Store) LockKey() int64 { return s.drv.(*pgDriver).lockKey }
 
 // SummaryQueries returns the global and per-tenant Summary statements.
-func (s *Store) SummaryQueries() (global, tenant string) { return s.q.countIdx, s.q.countIdxT }
-
-// KnownVersion is the newest schema version this package knows.
-func KnownVersion(d string) int {
-	if d == "pgx" {
-		return knownVersion(postgres)
-	}
-	return knownVersion(sqlite)
+func (s *Store) SummaryQueries() (global, tenant string) {
+	return s.drv.(interface{ summaryQueries() (string, string) }).summaryQueries()
 }
 
-// knownVersion is the newest schema version this package can run on.
-func knownVersion(d dialect) int {
-	ms, err := loadMigrations(d)
+func (d *pgDriver) summaryQueries() (string, string) { return d.q.countIdx, d.q.countIdxT }
+
+// KnownVersion is the newest schema version this package knows for a
+// database/sql driver name.
+func KnownVersion(driverName string) int {
+	ms, err := Migrations(driverName)
 	if err != nil {
 		panic(err) // embedded files: a broken build, caught by every test
 	}
 	return len(ms)
 }
-
-// LockKey is the advisory lock key of the table's writers.
-func (s *Store) LockKey() int64 { return s.q.lockKey }

@@ -2,15 +2,35 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ocnumbers/ocnumbers/e164"
 	"github.com/ocnumbers/ocnumbers/internal/pgtest"
-
+	"github.com/ocnumbers/ocnumbers/removal"
 	"github.com/ocnumbers/ocnumbers/sqlstore"
+	"github.com/ocnumbers/ocnumbers/store"
 )
+
+const tenant = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+func number(i int) e164.Number { return e164.Number(fmt.Sprintf("+1425%07d", i)) }
+
+func record(i int, s removal.NumberStatus) store.Number {
+	return store.Number{TelephoneNumber: number(i), MSTenantID: tenant, OperatorConnect: true, Status: s,
+		StatusChangedAt: time.Date(2025, 1, 2, 3, 4, 5, 6000, time.UTC)}
+}
+
+func mustPut(tb testing.TB, st store.Store, ns ...store.Number) {
+	tb.Helper()
+	if err := st.Put(context.Background(), ns...); err != nil {
+		tb.Fatalf("Put: %v", err)
+	}
+}
 
 // MustOpenSQLite opens a store on a new SQLite file in a temporary
 // directory and closes it at the end of the test. It returns the file path
@@ -83,11 +103,14 @@ var backends = []backend{
 	{"PostgreSQL", true, func(tb testing.TB) *sqlstore.Store { st, _ := MustOpenPostgres(tb); return st }},
 }
 
-// require skips (or, in CI, fails) a test on a backend that is not there.
+// require skips (or, in CI, fails) a test on a backend that is not there:
+// PostgreSQL without a server, SQLite in a build without cgo.
 func (b backend) require(tb testing.TB) {
 	tb.Helper()
 	if b.pg {
 		pgtest.Admin(tb)
+	} else {
+		requireSQLite(tb)
 	}
 }
 

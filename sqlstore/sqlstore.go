@@ -1,19 +1,17 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
-	"regexp"
 	"slices"
-	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	"github.com/jmoiron/sqlx"
-	"github.com/mattn/go-sqlite3" // registers "sqlite3"
 
+	"github.com/ocnumbers/ocnumbers/e164"
+	"github.com/ocnumbers/ocnumbers/removal"
 	"github.com/ocnumbers/ocnumbers/store"
 )
 
@@ -22,65 +20,17 @@ var _ store.Store = (*Store)(nil)
 // Store is a store.Store on a SQL database. It is safe for concurrent use,
 // also by several processes sharing one database.
 type Store struct {
-	db     *sqlx.DB
-	owned  bool // Close closes db only when Open created it
-	d      dialect
-	q      queries
-	memory bool // an in-memory SQLite database, living in its one connection
-
-	// beforeCommit, when set by tests, runs on PostgreSQL after a batch's
-	// statement and before its commit.
-	beforeCommit func()
-}
-
-// Option configures Open and New.
-type Option func(*config) error
-
-type config struct {
-	prefix    string
-	schema    string
-	noMigrate bool
-}
-
-var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
-
-// WithTablePrefix puts prefix in front of every table and index name
-// (prefix "oc_" gives the table oc_numbers), so the store's tables can sit
-// beside a host application's own. The prefix must match [a-z_][a-z0-9_]*
-// and be at most 40 bytes long.
-func WithTablePrefix(prefix string) Option {
-	return func(c *config) error {
-		if prefix != "" && (!identRE.MatchString(prefix) || len(prefix) > 40) {
-			return fmt.Errorf("sqlstore: table prefix %q must match [a-z_][a-z0-9_]* and be at most 40 bytes", prefix)
-		}
-		c.prefix = prefix
-		return nil
-	}
-}
-
-// WithSchema places the tables in a PostgreSQL schema, created if missing
-// when migrations run. The name must match [a-z_][a-z0-9_]* (at most 63
-// bytes). SQLite has no schemas: Open and New refuse this option there.
-func WithSchema(schema string) Option {
-	return func(c *config) error {
-		if !identRE.MatchString(schema) || len(schema) > 63 {
-			return fmt.Errorf("sqlstore: schema %q must match [a-z_][a-z0-9_]* and be at most 63 bytes", schema)
-		}
-		c.schema = schema
-		return nil
-	}
-}
-
-// WithoutMigrations leaves the schema alone, for hosts that manage it
-// themselves (the statements are in the package's migrations folder). The
-// store then does not check the schema version either.
-func WithoutMigrations() Option {
-	return func(c *config) error { c.noMigrate = true; return nil }
+	db      *sqlx.DB
+	owned   bool // Close closes db only when Open created it
+	dialect dialect
+	names   names
+	drv     driver
 }
 
 // Open connects to a database and returns a Store that owns the connection
-// pool. driverName is "sqlite3" (github.com/mattn/go-sqlite3) or "pgx"
-// (github.com/jackc/pgx/v5/stdlib); this package registers both.
+// pool. driverName is "sqlite3" (github.com/mattn/go-sqlite3, which needs
+// cgo) or "pgx" (github.com/jackc/pgx/v5/stdlib, which does not); this
+// package registers both.
 //
 // For SQLite, a file DSN gets WAL journaling, a 10 s busy timeout, a 32 MiB
 // page cache, foreign keys and immediate write transactions unless the DSN
@@ -89,26 +39,18 @@ func WithoutMigrations() Option {
 // otherwise see its own empty database.
 //
 // Unless WithoutMigrations is given, Open applies the embedded migrations
-// and refuses a database whose schema is newer than this package knows.
+// (see Migrate) and refuses a database whose schema is newer than this
+// package knows.
 func Open(ctx context.Context, driverName, dsn string, opts ...Option) (*Store, error) {
-	d, err := dialectOf(driverName)
+	d, c, err := setup(driverName, opts)
 	if err != nil {
 		return nil, err
 	}
-	memory, wal := false, false
-	if d == sqlite {
-		dsn, memory, wal = sqliteDSN(dsn)
-	}
-	db, err := sqlx.Open(driverName, dsn)
+	db, drv, err := d.open(ctx, driverName, dsn, c)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: open %s: %w", driverName, err)
+		return nil, err
 	}
-	if memory {
-		db.SetMaxOpenConns(1)
-		db.SetConnMaxLifetime(0)
-		db.SetConnMaxIdleTime(0)
-	}
-	s, err := newStore(ctx, db, opts, memory, wal)
+	s, err := start(ctx, db, d, c, drv)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -126,46 +68,34 @@ func New(db *sqlx.DB, opts ...Option) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlstore: New with a nil *sqlx.DB")
 	}
-	return newStore(context.Background(), db, opts, false, false)
-}
-
-// newStore makes the Store; wal asks it to switch a SQLite file to WAL
-// journaling first.
-func newStore(ctx context.Context, db *sqlx.DB, opts []Option, memory, wal bool) (*Store, error) {
-	d, err := dialectOf(db.DriverName())
+	d, c, err := setup(db.DriverName(), opts)
 	if err != nil {
 		return nil, err
 	}
-	var c config
-	for _, o := range opts {
-		if err := o(&c); err != nil {
-			return nil, err
-		}
+	ctx := context.Background()
+	drv, err := d.newDriver(ctx, db, c)
+	if err != nil {
+		return nil, err
 	}
-	if c.schema != "" && d == sqlite {
-		return nil, errors.New("sqlstore: WithSchema is for PostgreSQL; SQLite has no schemas (use WithTablePrefix)")
+	return start(ctx, db, d, c, drv)
+}
+
+func setup(driverName string, opts []Option) (dialect, config, error) {
+	d, err := dialectOf(driverName)
+	if err != nil {
+		return dialect{}, config{}, err
 	}
-	s := &Store{db: db, d: d, q: buildQueries(d, c), memory: memory}
-	if err := db.PingContext(ctx); err != nil {
-		return nil, fmt.Errorf("sqlstore: connect: %w", err)
+	c, err := newConfig(opts)
+	if err != nil {
+		return dialect{}, config{}, err
 	}
-	if wal {
-		if err := enableWAL(ctx, db); err != nil {
-			return nil, fmt.Errorf("sqlstore: journal_mode=WAL: %w", err)
-		}
-	}
-	if d == postgres && c.schema == "" {
-		// The writers' advisory lock is keyed by the table's schema-qualified
-		// name, so that a store naming the schema and one relying on
-		// search_path take the same lock when they share the table.
-		var schema string
-		if err := db.GetContext(ctx, &schema, "SELECT COALESCE(current_schema(), '')"); err != nil {
-			return nil, fmt.Errorf("sqlstore: connect: %w", err)
-		}
-		s.q.lockKey = lockKey(schema + "." + c.prefix + "numbers")
-	}
+	return d, c, d.check(c)
+}
+
+func start(ctx context.Context, db *sqlx.DB, d dialect, c config, drv driver) (*Store, error) {
+	s := &Store{db: db, dialect: d, names: namesOf(c), drv: drv}
 	if !c.noMigrate {
-		if err := s.migrate(ctx, c); err != nil {
+		if err := s.Migrate(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -183,89 +113,209 @@ func (s *Store) Close() error {
 
 // DB returns the underlying pool, for host applications that join the
 // store's tables with their own. Writing to the tables directly bypasses
-// the transition rules.
+// the transition rules and the history.
 func (s *Store) DB() *sqlx.DB { return s.db }
 
 // TableName returns the quoted, possibly schema-qualified name of the
 // numbers table, as it appears in the store's SQL.
-func (s *Store) TableName() string { return s.q.table }
+func (s *Store) TableName() string { return s.names.numbers }
 
-type dialect int
+// HistoryTableName returns the quoted, possibly schema-qualified name of
+// the history table, as it appears in the store's SQL.
+func (s *Store) HistoryTableName() string { return s.names.history }
 
-const (
-	sqlite dialect = iota
-	postgres
-)
-
-func dialectOf(driverName string) (dialect, error) {
-	switch driverName {
-	case "sqlite3":
-		return sqlite, nil
-	case "pgx", "pgx/v5":
-		return postgres, nil
+// Apply implements removal.Store. A change with no From status or a status
+// outside 0-3 is refused with nothing applied. See the package doc for how
+// each database runs a batch.
+func (s *Store) Apply(ctx context.Context, numbers []e164.Number, c removal.Change) ([]removal.Outcome, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	return 0, fmt.Errorf("sqlstore: unsupported driver %q: want \"sqlite3\" or \"pgx\"", driverName)
-}
-
-// sqliteDSN adds the parameters a shared file needs, keeping any the caller
-// set, and reports whether the DSN names an in-memory database and whether
-// the file should be switched to WAL (the caller set no journal mode).
-//
-// WAL is not a DSN parameter: the driver would run PRAGMA journal_mode=WAL
-// as it opens each connection, and while a new file is being switched, a
-// connection opening beside it can fail with "database is locked" without
-// waiting. WAL is a property of the file, so enableWAL sets it once.
-func sqliteDSN(dsn string) (string, bool, bool) {
-	path, rawQuery, _ := strings.Cut(dsn, "?")
-	params, err := url.ParseQuery(rawQuery)
+	if len(c.From) == 0 {
+		return nil, errors.New("sqlstore: apply: the change has no From status")
+	}
+	// The contract promises a legal change; refuse rather than let a
+	// conversion to the column's type wrap an impossible status around.
+	for _, st := range append([]removal.NumberStatus{c.To}, c.From...) {
+		if !st.Valid() {
+			return nil, fmt.Errorf("sqlstore: apply: status %d is not one of 0-3", int(st))
+		}
+	}
+	if len(numbers) == 0 {
+		return []removal.Outcome{}, nil
+	}
+	c.At = c.At.UTC().Truncate(time.Microsecond)
+	out, err := s.drv.apply(ctx, numbers, c, removal.AuditFrom(ctx))
 	if err != nil {
-		return dsn, false, false // let the driver report it
+		return out, storeErr(ctx, "apply", err)
 	}
-	memory := path == ":memory:" || path == "file::memory:" || params.Get("mode") == "memory"
-	has := func(keys ...string) bool {
-		return slices.ContainsFunc(keys, params.Has)
-	}
-	add := func(val string, keys ...string) {
-		if !has(keys...) {
-			params.Set(keys[0], val)
-		}
-	}
-	wal := !memory && !has("_journal_mode", "_journal")
-	if !memory {
-		add("10000", "_busy_timeout", "_timeout")
-		// 32 MiB per connection (SQLite's default is 2 MiB): the Summary
-		// index of a million numbers then stays in memory.
-		add("-32768", "_cache_size")
-	}
-	add("1", "_foreign_keys", "_fk")
-	add("immediate", "_txlock")
-	// Reuse the store's few prepared statements per connection instead of
-	// compiling each again on every call.
-	add("32", "_stmt_cache_size")
-	return path + "?" + params.Encode(), memory, wal
+	return out, nil
 }
 
-// enableWAL switches a SQLite file to WAL journaling. Switching takes an
-// exclusive lock, and SQLite can answer SQLITE_BUSY at once, without its
-// busy handler, when connections of other processes are opening or
-// switching the same new file: it is retried for up to 10 s (the busy
-// timeout). On a file already in WAL it returns at once.
-func enableWAL(ctx context.Context, db *sqlx.DB) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
-		var mode string
-		err := db.GetContext(ctx, &mode, "PRAGMA journal_mode=WAL")
-		var se sqlite3.Error
-		if err == nil || !errors.As(err, &se) || se.Code != sqlite3.ErrBusy || time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
+// Delete implements removal.Store: it deletes the ReadyForRemoval numbers
+// among numbers, with the outcomes and the rules of ctx of Apply.
+func (s *Store) Delete(ctx context.Context, numbers []e164.Number, at time.Time) ([]removal.Outcome, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
+	if len(numbers) == 0 {
+		return []removal.Outcome{}, nil
+	}
+	out, err := s.drv.delete(ctx, numbers, at.UTC().Truncate(time.Microsecond), removal.AuditFrom(ctx))
+	if err != nil {
+		return out, storeErr(ctx, "delete", err)
+	}
+	return out, nil
 }
 
-// quote returns an identifier already checked against identRE, quoted.
-func quote(ident string) string { return `"` + ident + `"` }
+// Put implements store.Store: Import with store.Replace.
+func (s *Store) Put(ctx context.Context, numbers ...store.Number) error {
+	_, err := s.Import(ctx, numbers, store.ImportOptions{Mode: store.Replace})
+	return err
+}
+
+// Import implements store.Store: every record is checked with
+// store.NormalizeAll before any is written, then all are written in one
+// transaction, or none. ctx is checked between statements; a cancelled
+// Import rolls back.
+func (s *Store) Import(ctx context.Context, numbers []store.Number, opts store.ImportOptions) (store.ImportResult, error) {
+	if err := ctx.Err(); err != nil {
+		return store.ImportResult{}, err
+	}
+	if opts.Mode != store.Merge && opts.Mode != store.Replace {
+		return store.ImportResult{}, fmt.Errorf("sqlstore: import: unknown mode %s", opts.Mode)
+	}
+	if len(numbers) == 0 {
+		return store.ImportResult{}, nil
+	}
+	norm, err := store.NormalizeAll(numbers)
+	if err != nil {
+		return store.ImportResult{}, fmt.Errorf("sqlstore: import: %w", err)
+	}
+	at := opts.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	res, err := s.drv.importNumbers(ctx, norm, opts.Mode, at.UTC().Truncate(time.Microsecond), removal.AuditFrom(ctx))
+	if err != nil {
+		return store.ImportResult{}, storeErr(ctx, "import", err)
+	}
+	return res, nil
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, n e164.Number) (store.Number, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Number{}, err
+	}
+	got, ok, err := s.drv.get(ctx, n)
+	if err != nil {
+		return store.Number{}, storeErr(ctx, "get "+string(n), err)
+	}
+	if !ok {
+		return store.Number{}, fmt.Errorf("sqlstore: get %s: %w", n, store.ErrNotFound)
+	}
+	return got, nil
+}
+
+// GetMany implements removal.Store.
+func (s *Store) GetMany(ctx context.Context, numbers []e164.Number) ([]store.Number, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(numbers) == 0 {
+		return nil, nil
+	}
+	out, err := s.drv.getMany(ctx, numbers)
+	if err != nil {
+		return nil, storeErr(ctx, "get", err)
+	}
+	return out, nil
+}
+
+// ListNumbers implements removal.Store. A query outside the contract (a
+// limit below 1, a negative offset) is an error; a status filter that
+// names only statuses outside the four matches nothing.
+func (s *Store) ListNumbers(ctx context.Context, q removal.NumberQuery) ([]store.Number, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if q.Limit < 1 || q.Offset < 0 {
+		return nil, fmt.Errorf("sqlstore: list: limit %d and offset %d: want a limit of at least 1 and an offset of at least 0", q.Limit, q.Offset)
+	}
+	if len(q.Statuses) > 0 {
+		var valid []removal.NumberStatus
+		for _, st := range q.Statuses {
+			if st.Valid() {
+				valid = append(valid, st)
+			}
+		}
+		if len(valid) == 0 {
+			return nil, nil
+		}
+		slices.Sort(valid)
+		q.Statuses = slices.Compact(valid)
+	}
+	if !q.ChangedAtOrBefore.IsZero() {
+		q.ChangedAtOrBefore = q.ChangedAtOrBefore.UTC().Truncate(time.Microsecond)
+	}
+	out, err := s.drv.list(ctx, q)
+	if err != nil {
+		return nil, storeErr(ctx, "list", err)
+	}
+	return out, nil
+}
+
+// CountByStatus implements removal.Store. It counts rows (see the package
+// doc): an index holds the rows Summary asks for.
+func (s *Store) CountByStatus(ctx context.Context, msTenantID string, statuses []removal.NumberStatus) ([]int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	byStatus, err := s.drv.count(ctx, msTenantID, statuses)
+	if err != nil {
+		return nil, storeErr(ctx, "count", err)
+	}
+	counts := make([]int, len(statuses))
+	for i, st := range statuses {
+		if st.Valid() {
+			counts[i] = byStatus[st]
+		}
+	}
+	return counts, nil
+}
+
+// History implements removal.Store. A negative offset or a limit below 1
+// is an error.
+func (s *Store) History(ctx context.Context, n e164.Number, offset, limit int) ([]removal.Event, int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	if limit < 1 || offset < 0 {
+		return nil, 0, fmt.Errorf("sqlstore: history: limit %d and offset %d: want a limit of at least 1 and an offset of at least 0", limit, offset)
+	}
+	events, total, err := s.drv.history(ctx, n, offset, limit)
+	if err != nil {
+		return nil, 0, storeErr(ctx, "history "+string(n), err)
+	}
+	return events, total, nil
+}
+
+// PruneHistory implements removal.Store: each chunk of events is deleted
+// in a transaction of its own, and a cancelled prune returns the count of
+// the chunks done with ctx's error.
+func (s *Store) PruneHistory(ctx context.Context, before time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	k, err := s.drv.prune(ctx, before.UTC().Truncate(time.Microsecond))
+	if err != nil {
+		return k, storeErr(ctx, "prune history", err)
+	}
+	return k, nil
+}
+
+// sortNumbers sorts records by telephone number, in byte order.
+func sortNumbers(ns []store.Number) {
+	slices.SortFunc(ns, func(a, b store.Number) int { return cmp.Compare(a.TelephoneNumber, b.TelephoneNumber) })
+}

@@ -11,75 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ocnumbers/ocnumbers/internal/pgtest"
-
-	"github.com/jmoiron/sqlx"
-
 	"github.com/ocnumbers/ocnumbers/e164"
+	"github.com/ocnumbers/ocnumbers/internal/pgtest"
 	"github.com/ocnumbers/ocnumbers/removal"
 	"github.com/ocnumbers/ocnumbers/sqlstore"
 	"github.com/ocnumbers/ocnumbers/store"
 )
-
-const tenant = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
-
-func number(i int) e164.Number { return e164.Number(fmt.Sprintf("+1425%07d", i)) }
-
-func record(i int, s removal.NumberStatus) store.Number {
-	return store.Number{TelephoneNumber: number(i), MSTenantID: tenant, OperatorConnect: true, Status: s,
-		StatusChangedAt: time.Date(2025, 1, 2, 3, 4, 5, 6000, time.UTC)}
-}
-
-func mustPut(tb testing.TB, st store.Store, ns ...store.Number) {
-	tb.Helper()
-	if err := st.Put(context.Background(), ns...); err != nil {
-		tb.Fatalf("Put: %v", err)
-	}
-}
-
-func TestOpenSQLiteDSN(t *testing.T) {
-	pragma := func(t *testing.T, db *sqlx.DB, name string) string {
-		t.Helper()
-		var v string
-		if err := db.Get(&v, "PRAGMA "+name); err != nil {
-			t.Fatalf("PRAGMA %s: %v", name, err)
-		}
-		return v
-	}
-	t.Run("FileDefaults", func(t *testing.T) {
-		st, _ := MustOpenSQLite(t)
-		for name, want := range map[string]string{"journal_mode": "wal", "busy_timeout": "10000", "foreign_keys": "1"} {
-			if got := pragma(t, st.DB(), name); got != want {
-				t.Errorf("PRAGMA %s = %s, want %s", name, got, want)
-			}
-		}
-	})
-	t.Run("CallerParametersKept", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "n.db")
-		st := MustOpenSQLiteAt(t, "file:"+path+"?_busy_timeout=1234&_journal_mode=DELETE")
-		if got := pragma(t, st.DB(), "busy_timeout"); got != "1234" {
-			t.Errorf("busy_timeout = %s, want the caller's 1234", got)
-		}
-		if got := pragma(t, st.DB(), "journal_mode"); got != "delete" {
-			t.Errorf("journal_mode = %s, want the caller's delete", got)
-		}
-	})
-	t.Run("MemoryIsOneDatabase", func(t *testing.T) {
-		// Each pooled connection to :memory: would see its own empty
-		// database; concurrent use must still see one.
-		st := MustOpenMemory(t)
-		mustPut(t, st, record(1, removal.Active))
-		var wg sync.WaitGroup
-		for range 8 {
-			wg.Go(func() {
-				if _, err := st.Get(context.Background(), number(1)); err != nil {
-					t.Errorf("Get from another goroutine: %v", err)
-				}
-			})
-		}
-		wg.Wait()
-	})
-}
 
 func TestOpenRejects(t *testing.T) {
 	ctx := context.Background()
@@ -113,7 +50,8 @@ func TestOpenRejects(t *testing.T) {
 // sharedDB is one database that several stores open: a SQLite file or a
 // PostgreSQL schema.
 type sharedDB struct {
-	name string
+	name   string
+	driver string // the database/sql driver name
 	// fresh names a new, empty database.
 	fresh      func(t *testing.T) string
 	open       func(t *testing.T, where string, opts ...sqlstore.Option) (*sqlstore.Store, error)
@@ -123,22 +61,34 @@ type sharedDB struct {
 func sharedDBs() []sharedDB {
 	return []sharedDB{
 		{
-			name:  "SQLiteFile",
-			fresh: func(t *testing.T) string { return filepath.Join(t.TempDir(), "shared.db") },
+			name:   "SQLiteFile",
+			driver: "sqlite3",
+			fresh:  func(t *testing.T) string { return filepath.Join(t.TempDir(), "shared.db") },
 			open: func(t *testing.T, where string, opts ...sqlstore.Option) (*sqlstore.Store, error) {
 				return sqlstore.Open(context.Background(), "sqlite3", where, opts...)
 			},
 			migrations: func(_, prefix string) string { return `"` + prefix + `schema_migrations"` },
 		},
 		{
-			name:  "PostgreSQL",
-			fresh: func(t *testing.T) string { return MustSchema(t) },
+			name:   "PostgreSQL",
+			driver: "pgx",
+			fresh:  func(t *testing.T) string { return MustSchema(t) },
 			open: func(t *testing.T, where string, opts ...sqlstore.Option) (*sqlstore.Store, error) {
 				_, dsn := pgtest.Admin(t)
 				return sqlstore.Open(context.Background(), "pgx", dsn, append([]sqlstore.Option{sqlstore.WithSchema(where)}, opts...)...)
 			},
 			migrations: func(where, prefix string) string { return `"` + where + `"."` + prefix + `schema_migrations"` },
 		},
+	}
+}
+
+// require skips (or, in CI, fails) a test on a database that is not there.
+func (s sharedDB) require(tb testing.TB) {
+	tb.Helper()
+	if s.driver == "pgx" {
+		pgtest.Admin(tb)
+	} else {
+		requireSQLite(tb)
 	}
 }
 
@@ -164,10 +114,8 @@ func (s sharedDB) versions(t *testing.T, st *sqlstore.Store, where, prefix strin
 func TestMigrations(t *testing.T) {
 	for _, db := range sharedDBs() {
 		t.Run(db.name, func(t *testing.T) {
-			if db.name == "PostgreSQL" {
-				pgtest.DSN(t)
-			}
-			known := sqlstore.KnownVersion(map[string]string{"SQLiteFile": "sqlite3", "PostgreSQL": "pgx"}[db.name])
+			db.require(t)
+			known := sqlstore.KnownVersion(db.driver)
 			wantVersions := func(t *testing.T, st *sqlstore.Store, where, prefix string) {
 				t.Helper()
 				vs := db.versions(t, st, where, prefix)
@@ -239,7 +187,7 @@ func TestMigrations(t *testing.T) {
 
 			t.Run("WithoutMigrations", func(t *testing.T) {
 				where := db.fresh(t)
-				if db.name == "PostgreSQL" {
+				if db.driver == "pgx" {
 					admin, _ := pgtest.Admin(t)
 					if _, err := admin.Exec(`CREATE SCHEMA "` + where + `"`); err != nil {
 						t.Fatal(err)
@@ -250,6 +198,55 @@ func TestMigrations(t *testing.T) {
 				if err == nil || errors.Is(err, store.ErrNotFound) {
 					t.Errorf("Get on a database without the schema: %v, want a missing-table error", err)
 				}
+				// Migrate, called by the host, then brings it up to date.
+				if err := st.Migrate(context.Background()); err != nil {
+					t.Fatalf("Migrate: %v", err)
+				}
+				mustPut(t, st, record(1, removal.Active))
+				wantVersions(t, st, where, "")
+			})
+
+			// A host applies the rendered migrations itself, in its own
+			// transactions; the store then finds the schema up to date.
+			t.Run("ByHand", func(t *testing.T) {
+				where := db.fresh(t)
+				opts := []sqlstore.Option{sqlstore.WithTablePrefix("host_")}
+				if db.driver == "pgx" {
+					opts = append(opts, sqlstore.WithSchema(where))
+				}
+				ms, err := sqlstore.Migrations(db.driver, opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(ms) != known {
+					t.Fatalf("%d migrations, want %d", len(ms), known)
+				}
+				st := db.mustOpen(t, where, sqlstore.WithTablePrefix("host_"), sqlstore.WithoutMigrations())
+				if db.driver == "pgx" {
+					if _, err := st.DB().Exec(`CREATE SCHEMA "` + where + `"`); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for i, m := range ms {
+					if m.Version != i+1 || strings.Contains(m.SQL, "{{") || !strings.Contains(m.SQL, `"host_numbers"`) {
+						t.Errorf("migration %d: version %d, SQL:\n%s", i, m.Version, m.SQL)
+					}
+					tx, err := st.DB().Beginx()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := tx.Exec(m.SQL); err != nil {
+						tx.Rollback()
+						t.Fatalf("applying %s by hand: %v", m.Name, err)
+					}
+					if err := tx.Commit(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				wantVersions(t, st, where, "host_")
+				again := db.mustOpen(t, where, sqlstore.WithTablePrefix("host_")) // migrates: nothing to do
+				mustPut(t, again, record(1, removal.Active))
+				wantVersions(t, again, where, "host_")
 			})
 
 			t.Run("TablePrefix", func(t *testing.T) {
@@ -273,126 +270,6 @@ func TestMigrations(t *testing.T) {
 	}
 }
 
-func TestNewOnCallersPool(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "host.db")
-	db, err := sqlx.Open("sqlite3", path+"?_journal_mode=WAL&_busy_timeout=5000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	st, err := sqlstore.New(db, sqlstore.WithTablePrefix("ocn_"))
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	mustPut(t, st, record(1, removal.Active))
-	if err := st.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	if err := db.Ping(); err != nil {
-		t.Errorf("the host's pool was closed by Store.Close: %v", err)
-	}
-}
-
-// TestPostgresSearchPath opens a store without WithSchema on a pool whose
-// search_path names a schema, beside one opened WithSchema on that schema:
-// both work on the one table and take the same writers' lock, so their
-// batches serialise as those of one store do.
-func TestPostgresSearchPath(t *testing.T) {
-	_, dsn := pgtest.Admin(t)
-	schema := MustSchema(t)
-	named := MustOpenPostgresIn(t, schema)
-	st, err := sqlstore.Open(context.Background(), "pgx", withSetting(dsn, "search_path", schema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if st.LockKey() != named.LockKey() {
-		t.Errorf("lock keys differ: %d by search_path, %d by WithSchema", st.LockKey(), named.LockKey())
-	}
-	mustPut(t, st, record(1, removal.MarkedForRemoval))
-	if res, err := removal.NewService(named).MarkReadyForRemoval(context.Background(), []string{string(number(1))}); err != nil || res.SuccessCount != 1 {
-		t.Fatalf("MarkReadyForRemoval through the named store: %+v, %v", res, err)
-	}
-	got, err := st.Get(context.Background(), number(1))
-	if err != nil || got.Status != removal.ReadyForRemoval {
-		t.Errorf("seen through the search_path store: %v, %v", got.Status, err)
-	}
-	other, err := sqlstore.Open(context.Background(), "pgx", dsn, sqlstore.WithSchema(schema), sqlstore.WithTablePrefix("x_"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	if other.LockKey() == named.LockKey() {
-		t.Error("a store on another table takes the same lock")
-	}
-}
-
-// TestSummaryUsesPartialIndex checks that both Summary statements can be
-// answered from the partial index: their WHERE clause must imply the
-// index's, which each planner proves term by term.
-func TestSummaryUsesPartialIndex(t *testing.T) {
-	t.Run("SQLite", func(t *testing.T) {
-		st, _ := MustOpenSQLite(t)
-		global, perTenant := st.SummaryQueries()
-		for name, q := range map[string]string{"Global": global, "Tenant": perTenant} {
-			t.Run(name, func(t *testing.T) {
-				var args []any
-				if strings.Contains(q, "?") {
-					args = append(args, tenant)
-				}
-				rows, err := st.DB().Queryx("EXPLAIN QUERY PLAN "+q, args...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer rows.Close()
-				var plan []string
-				for rows.Next() {
-					var id, parent, unused int
-					var detail string
-					if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-						t.Fatal(err)
-					}
-					plan = append(plan, detail)
-				}
-				text := strings.Join(plan, "\n")
-				if !strings.Contains(text, "numbers_removal_idx") || strings.Contains(text, "SCAN numbers\n") || strings.HasSuffix(text, "SCAN numbers") {
-					t.Errorf("plan does not read only the partial index:\n%s", text)
-				}
-			})
-		}
-	})
-	t.Run("PostgreSQL", func(t *testing.T) {
-		st, _ := MustOpenPostgres(t)
-		global, perTenant := st.SummaryQueries()
-		for name, q := range map[string]string{"Global": global, "Tenant": perTenant} {
-			t.Run(name, func(t *testing.T) {
-				tx, err := st.DB().Beginx()
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer tx.Rollback()
-				// With sequential scans priced out, the planner picks the
-				// partial index if, and only if, it can prove it applies.
-				if _, err := tx.Exec("SET LOCAL enable_seqscan = off"); err != nil {
-					t.Fatal(err)
-				}
-				var args []any
-				if strings.Contains(q, "$1") {
-					args = append(args, tenant)
-				}
-				var plan []string
-				if err := tx.Select(&plan, "EXPLAIN "+q, args...); err != nil {
-					t.Fatal(err)
-				}
-				text := strings.Join(plan, "\n")
-				if !strings.Contains(text, "numbers_removal_idx") || strings.Contains(text, "Seq Scan") {
-					t.Errorf("plan does not read only the partial index:\n%s", text)
-				}
-			})
-		}
-	})
-}
-
 // TestCrossProcess runs two stores, each with its own connection pool as
 // two processes would have, on one database, racing conflicting batches of
 // every action on the same numbers. No interleaving may surface an error,
@@ -400,9 +277,7 @@ func TestSummaryUsesPartialIndex(t *testing.T) {
 func TestCrossProcess(t *testing.T) {
 	for _, db := range sharedDBs() {
 		t.Run(db.name, func(t *testing.T) {
-			if db.name == "PostgreSQL" {
-				pgtest.DSN(t)
-			}
+			db.require(t)
 			where := db.fresh(t)
 			stores := []*sqlstore.Store{db.mustOpen(t, where), db.mustOpen(t, where)}
 			const pool = 120
@@ -434,26 +309,26 @@ func TestCrossProcess(t *testing.T) {
 						for i, j := range perm {
 							batch[i] = number(j)
 						}
-						c := removal.Change{From: a.From, To: a.To, At: time.Now().UTC().Truncate(time.Microsecond)}
+						c := removal.Change{From: a.From(), To: a.To(), At: time.Now().UTC().Truncate(time.Microsecond), Event: a.Event()}
 						out, err := st.Apply(context.Background(), batch, c)
 						if err != nil {
-							t.Errorf("%s: %v", a.Name, err)
+							t.Errorf("%s: %v", a.Name(), err)
 							return
 						}
 						if len(out) != len(batch) {
-							t.Errorf("%s: %d outcomes for %d numbers", a.Name, len(out), len(batch))
+							t.Errorf("%s: %d outcomes for %d numbers", a.Name(), len(out), len(batch))
 							return
 						}
 						mu.Lock()
 						for i, o := range out {
 							switch {
 							case !o.Found || !o.OperatorConnect:
-								t.Errorf("%s: %s reported absent or not OC: %+v", a.Name, batch[i], o)
+								t.Errorf("%s: %s reported absent or not OC: %+v", a.Name(), batch[i], o)
 							case o.Changed:
-								moves = append(moves, move{batch[i], o.Status, a.To})
+								moves = append(moves, move{batch[i], o.Status, a.To()})
 								successes++
 							case c.Allows(o.Status):
-								t.Errorf("%s: %s is %s, which it moves, but was not changed", a.Name, batch[i], o.Status)
+								t.Errorf("%s: %s is %s, which it moves, but was not changed", a.Name(), batch[i], o.Status)
 							}
 						}
 						mu.Unlock()

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package sqlstore_test
 
 import (
@@ -38,8 +40,8 @@ type crashEntry struct {
 // After each kill the file must pass integrity_check, and the numbers must
 // hold exactly the model's statuses after the batches the child finished,
 // plus, for the one it may have been running, either all of its changes or
-// none: nothing half-applied, no illegal move, and Summary equal to a
-// recount.
+// none: nothing half-applied, no illegal move, Summary equal to a recount,
+// and one history event for every committed move, no more.
 func TestCrashConsistency(t *testing.T) {
 	if os.Getenv("OCNUMBERS_CRASH_CHILD") != "" {
 		crashChild(t)
@@ -66,6 +68,7 @@ func TestCrashConsistency(t *testing.T) {
 
 	deadline := time.Now().Add(60 * time.Second)
 	rounds, finished, cut := 0, 0, 0
+	moves := 0 // committed so far: each must have its event
 	for ; rounds < 25 && time.Now().Before(deadline); rounds++ {
 		logPath := filepath.Join(dir, "child-"+strconv.Itoa(rounds)+".log")
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashConsistency$")
@@ -89,14 +92,16 @@ func TestCrashConsistency(t *testing.T) {
 			t.Fatalf("round %d: integrity_check = %q, %v", rounds, integrity, err)
 		}
 		got := readState(t, st)
-		want, inflight := replay(t, state, entries)
+		want, inflight, moved, inflightMoved := replay(t, state, entries)
 		finished += len(entries) / 2
 		if inflight != nil {
 			cut++
 		}
 		switch {
 		case equalState(got, want):
+			moves += moved
 		case inflight != nil && equalState(got, *inflight):
+			moves += moved + inflightMoved
 		default:
 			for i := range got {
 				if got[i] != want[i] {
@@ -117,6 +122,13 @@ func TestCrashConsistency(t *testing.T) {
 		}
 		if sum.MarkedForRemovalCount != recount[removal.MarkedForRemoval] || sum.ReadyForRemovalCount != recount[removal.ReadyForRemoval] {
 			t.Fatalf("round %d: Summary %+v, recount %v", rounds, sum, recount)
+		}
+		var events int
+		if err := st.DB().Get(&events, "SELECT COUNT(*) FROM "+st.HistoryTableName()+" WHERE action <> 'import'"); err != nil {
+			t.Fatal(err)
+		}
+		if events != moves {
+			t.Fatalf("round %d: %d events of batch actions for %d committed moves", rounds, events, moves)
 		}
 		st.Close()
 		state = got
@@ -158,15 +170,16 @@ func equalState(a, b []numState) bool {
 }
 
 // replay applies the logged batches to state with the transition rules:
-// want is the state after the finished batches; inflight, if the log ends
-// with a batch that has no result, the state if that batch was applied.
-func replay(t *testing.T, state []numState, entries []crashEntry) (want []numState, inflight *[]numState) {
+// want is the state after the finished batches, and moved the moves they
+// made; inflight, if the log ends with a batch that has no result, the
+// state if that batch was applied, and inflightMoved its moves.
+func replay(t *testing.T, state []numState, entries []crashEntry) (want []numState, inflight *[]numState, moved, inflightMoved int) {
 	t.Helper()
 	cur := append([]numState(nil), state...)
 	apply := func(e crashEntry) ([]numState, int) {
 		var a removal.Action
 		for _, x := range removal.Actions() {
-			if x.Name == e.Action {
+			if x.Name() == e.Action {
 				a = x
 			}
 		}
@@ -175,11 +188,11 @@ func replay(t *testing.T, state []numState, entries []crashEntry) (want []numSta
 		for _, s := range e.Numbers {
 			i, _ := strconv.Atoi(s[5:])
 			ns := next[i]
-			if ns.found && ns.oc && (removal.Change{From: a.From}).Allows(ns.status) {
-				if !removal.CanTransition(ns.status, a.To) {
+			if ns.found && ns.oc && a.Allows(ns.status) {
+				if !removal.CanTransition(ns.status, a.To()) {
 					t.Fatalf("model: illegal move")
 				}
-				next[i].status = a.To
+				next[i].status = a.To()
 				moved++
 			}
 		}
@@ -192,10 +205,11 @@ func replay(t *testing.T, state []numState, entries []crashEntry) (want []numSta
 			if res.Err != "" {
 				t.Fatalf("batch %d failed in the child: %s", e.Batch, res.Err)
 			}
-			next, moved := apply(e)
-			if moved != res.Success {
-				t.Fatalf("batch %d: child got %d successes, the model %d", e.Batch, res.Success, moved)
+			next, k := apply(e)
+			if k != res.Success {
+				t.Fatalf("batch %d: child got %d successes, the model %d", e.Batch, res.Success, k)
 			}
+			moved += k
 			cur = next
 			i++
 			continue
@@ -203,10 +217,10 @@ func replay(t *testing.T, state []numState, entries []crashEntry) (want []numSta
 		if i != len(entries)-1 {
 			t.Fatalf("batch %d has no result but is not the last", e.Batch)
 		}
-		next, _ := apply(e)
-		inflight = &next
+		next, k := apply(e)
+		inflight, inflightMoved = &next, k
 	}
-	return cur, inflight
+	return cur, inflight, moved, inflightMoved
 }
 
 func readCrashLog(t *testing.T, path string) []crashEntry {
@@ -269,7 +283,7 @@ func crashChild(t *testing.T) {
 		for _, i := range r.Perm(crashUniverse)[:1+r.IntN(removal.MaxBatchSize)] {
 			ns = append(ns, string(number(i)))
 		}
-		write(crashEntry{Batch: batch, Action: a.Name, Numbers: ns})
+		write(crashEntry{Batch: batch, Action: a.Name(), Numbers: ns})
 		res, err := svc.Apply(context.Background(), a, ns)
 		e := crashEntry{Batch: batch, Done: true, Success: res.SuccessCount}
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ocnumbers/ocnumbers/e164"
 	"github.com/ocnumbers/ocnumbers/internal/pgtest"
 	"github.com/ocnumbers/ocnumbers/memstore"
 	"github.com/ocnumbers/ocnumbers/removal"
@@ -17,7 +18,7 @@ import (
 
 // TestPostgresExecModes runs every kind of statement the store sends (COPY
 // and array upserts, the batch pipeline with one and two From statuses,
-// deletes, counts, reads) under each query exec mode a host's DSN can pick
+// deletes, merge imports, counts, reads, lists, history and its pruning) under each query exec mode a host's DSN can pick
 // with default_query_exec_mode (simple_protocol, say, behind PgBouncer).
 // memstore, given the same calls, is the reference.
 func TestPostgresExecModes(t *testing.T) {
@@ -64,13 +65,18 @@ func TestPostgresExecModes(t *testing.T) {
 					t.Errorf("%s differs (-memstore +sqlstore):\n%s", what, d)
 				}
 			}
+			loaded := store.ImportOptions{Mode: store.Replace, At: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)}
 			for _, s := range stores {
-				mustPut(t, s, recs...)
+				if _, err := s.Import(context.Background(), recs, loaded); err != nil {
+					t.Fatal(err)
+				}
 				replaced := make([]store.Number, 20)
 				for i := range replaced {
 					replaced[i] = record(i*11, removal.MarkedForRemoval)
 				}
-				mustPut(t, s, replaced...)
+				if _, err := s.Import(context.Background(), replaced, loaded); err != nil {
+					t.Fatal(err)
+				}
 			}
 			for i, call := range []func(*removal.Service, context.Context, []string) (removal.BatchResult, error){
 				(*removal.Service).ClearRemovalStatus,
@@ -84,8 +90,40 @@ func TestPostgresExecModes(t *testing.T) {
 					return call(removal.NewService(s, clock), context.Background(), b)
 				})
 			}
+			ctx := removal.WithAudit(context.Background(), removal.Audit{TraceID: "trace-1", Actor: "ops@example.com"})
+			at := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+			var ready []e164.Number // some ReadyForRemoval, some not, one absent
+			for i := range 40 {
+				ready = append(ready, number(400+i))
+			}
+			ready = append(ready, number(size+5))
 			both("Delete", func(s store.Store) (any, error) {
-				return s.Delete(context.Background(), number(5), number(6), number(size+5))
+				return s.Delete(ctx, ready, at)
+			})
+			merged := []store.Number{record(3, removal.Active), record(size+1, removal.MarkedForRemoval)}
+			both("Import merge", func(s store.Store) (any, error) {
+				return s.Import(ctx, merged, store.ImportOptions{Mode: store.Merge, At: at})
+			})
+			both("GetMany", func(s store.Store) (any, error) {
+				return s.GetMany(context.Background(), []e164.Number{number(9), number(2), number(size + 9), number(1)})
+			})
+			for _, q := range []removal.NumberQuery{
+				{Limit: 50},
+				{MSTenantID: other, Statuses: []removal.NumberStatus{removal.MarkedForRemoval, removal.ReadyForRemoval}, After: number(100), Limit: 30},
+				{Statuses: []removal.NumberStatus{removal.ReadyForRemoval}, ChangedAtOrBefore: at, IncludeNotOperatorConnect: true, Offset: 5, Limit: 10},
+			} {
+				both(fmt.Sprintf("ListNumbers %+v", q), func(s store.Store) (any, error) {
+					return s.ListNumbers(context.Background(), q)
+				})
+			}
+			for _, i := range []int{0, 3, 400, 401, 402, size + 1} {
+				both(fmt.Sprintf("History %d", i), func(s store.Store) (any, error) {
+					events, total, err := s.History(context.Background(), number(i), 0, 10)
+					return []any{events, total}, err
+				})
+			}
+			both("PruneHistory", func(s store.Store) (any, error) {
+				return s.PruneHistory(context.Background(), at)
 			})
 			for _, tn := range []string{"", tenant, other} {
 				both("Summary "+tn, func(s store.Store) (any, error) {

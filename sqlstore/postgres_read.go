@@ -1,0 +1,202 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ocnumbers/ocnumbers/e164"
+	"github.com/ocnumbers/ocnumbers/removal"
+	"github.com/ocnumbers/ocnumbers/store"
+)
+
+// scanPgNumber reads the columns pgCols.
+func scanPgNumber(r scanner) (store.Number, error) {
+	var (
+		tel, tnt string
+		oc       bool
+		st       int16
+		at       time.Time
+	)
+	if err := r.Scan(&tel, &tnt, &oc, &st, &at); err != nil {
+		return store.Number{}, err
+	}
+	return store.Number{
+		TelephoneNumber: e164.Number(tel),
+		MSTenantID:      tnt,
+		OperatorConnect: oc,
+		Status:          removal.NumberStatus(st),
+		StatusChangedAt: at.UTC(),
+	}, nil
+}
+
+func (d *pgDriver) get(ctx context.Context, n e164.Number) (store.Number, bool, error) {
+	got, err := scanPgNumber(d.db.QueryRowxContext(ctx, d.q.get, string(n)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Number{}, false, nil
+	}
+	if err != nil {
+		return store.Number{}, false, pgErr(err)
+	}
+	return got, true, nil
+}
+
+// getMany reads the numbers pgChunk at a time, with one array each.
+func (d *pgDriver) getMany(ctx context.Context, numbers []e164.Number) ([]store.Number, error) {
+	var out []store.Number
+	for chunk := range slices.Chunk(numbers, pgChunk) {
+		var err error
+		if out, err = d.queryNumbers(ctx, out, d.q.getMany, e164Strings(chunk)); err != nil {
+			return nil, err
+		}
+	}
+	if len(numbers) > pgChunk {
+		sortNumbers(out)
+	}
+	return out, nil
+}
+
+func (d *pgDriver) queryNumbers(ctx context.Context, out []store.Number, q string, args ...any) ([]store.Number, error) {
+	rows, err := d.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, pgErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		n, err := scanPgNumber(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, pgErr(err)
+	}
+	return out, nil
+}
+
+// list is one SELECT in telephone_number order: the column is COLLATE
+// "C", so the order is byte order.
+func (d *pgDriver) list(ctx context.Context, q removal.NumberQuery) ([]store.Number, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if !q.IncludeNotOperatorConnect {
+		where = append(where, "operator_connect")
+	}
+	if q.MSTenantID != "" {
+		where = append(where, "ms_tenant_id = "+arg(q.MSTenantID))
+	}
+	switch len(q.Statuses) {
+	case 0:
+	case 1:
+		where = append(where, "status = "+arg(int16(q.Statuses[0])))
+	default:
+		sts := make([]int16, len(q.Statuses))
+		for i, st := range q.Statuses {
+			sts[i] = int16(st)
+		}
+		where = append(where, "status = ANY(CAST("+arg(sts)+" AS smallint[]))")
+	}
+	if !q.ChangedAtOrBefore.IsZero() {
+		where = append(where, "status_changed_at <= "+arg(q.ChangedAtOrBefore))
+	}
+	if q.After != "" {
+		where = append(where, "telephone_number > "+arg(string(q.After)))
+	}
+	query := "SELECT " + pgCols + " FROM " + d.n.numbers
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY telephone_number LIMIT " + arg(q.Limit) + " OFFSET " + arg(q.Offset)
+	return d.queryNumbers(ctx, nil, query, args...)
+}
+
+// count counts rows. Counts of MarkedForRemoval and ReadyForRemoval, which
+// is what Summary asks, read only the partial index of those rows; other
+// statuses are counted from the table.
+func (d *pgDriver) count(ctx context.Context, msTenantID string, statuses []removal.NumberStatus) ([4]int, error) {
+	indexed := true
+	for _, st := range statuses {
+		if st != removal.MarkedForRemoval && st != removal.ReadyForRemoval {
+			indexed = false
+		}
+	}
+	var query string
+	var args []any
+	switch {
+	case indexed && msTenantID == "":
+		query = d.q.countIdx
+	case indexed:
+		query, args = d.q.countIdxT, []any{msTenantID}
+	case msTenantID == "":
+		query = d.q.countAll
+	default:
+		query, args = d.q.countAllT, []any{msTenantID}
+	}
+	var byStatus [4]int
+	rows, err := d.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return byStatus, pgErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st, n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return byStatus, err
+		}
+		if st >= 0 && st < len(byStatus) {
+			byStatus[st] = n
+		}
+	}
+	return byStatus, pgErr(rows.Err())
+}
+
+// history reads one page and the total in one statement (COUNT(*) OVER
+// the number's events), so both come from one snapshot; only a page past
+// the end needs a second statement for the total.
+func (d *pgDriver) history(ctx context.Context, n e164.Number, offset, limit int) ([]removal.Event, int, error) {
+	rows, err := d.db.QueryContext(ctx, d.q.history, string(n), limit, offset)
+	if err != nil {
+		return nil, 0, pgErr(err)
+	}
+	defer rows.Close()
+	var out []removal.Event
+	total := 0
+	for rows.Next() {
+		var (
+			tel, tnt, action string
+			from, to         sql.NullInt16
+			at               time.Time
+			trace, actor     sql.NullString
+		)
+		if err := rows.Scan(&tel, &tnt, &action, &from, &to, &at, &trace, &actor, &total); err != nil {
+			return nil, 0, err
+		}
+		e := removal.Event{TelephoneNumber: e164.Number(tel), MSTenantID: tnt, Action: removal.EventAction(action),
+			At: at.UTC(), TraceID: trace.String, Actor: actor.String}
+		if from.Valid {
+			e.FromStatus = statusPtr(removal.NumberStatus(from.Int16))
+		}
+		if to.Valid {
+			e.ToStatus = statusPtr(removal.NumberStatus(to.Int16))
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, pgErr(err)
+	}
+	if len(out) == 0 && offset > 0 {
+		if err := d.db.GetContext(ctx, &total, d.q.historyN, string(n)); err != nil {
+			return nil, 0, pgErr(err)
+		}
+	}
+	return out, total, nil
+}

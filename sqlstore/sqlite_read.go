@@ -1,0 +1,207 @@
+//go:build cgo
+
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ocnumbers/ocnumbers/e164"
+	"github.com/ocnumbers/ocnumbers/removal"
+	"github.com/ocnumbers/ocnumbers/store"
+)
+
+// scanSQLiteNumber reads the columns sqliteCols.
+func scanSQLiteNumber(r scanner) (store.Number, error) {
+	var (
+		tel, tnt string
+		oc       bool
+		st       int
+		micros   int64
+	)
+	if err := r.Scan(&tel, &tnt, &oc, &st, &micros); err != nil {
+		return store.Number{}, err
+	}
+	return store.Number{
+		TelephoneNumber: e164.Number(tel),
+		MSTenantID:      tnt,
+		OperatorConnect: oc,
+		Status:          removal.NumberStatus(st),
+		StatusChangedAt: time.UnixMicro(micros).UTC(),
+	}, nil
+}
+
+func (d *sqliteDriver) get(ctx context.Context, n e164.Number) (store.Number, bool, error) {
+	got, err := scanSQLiteNumber(d.db.QueryRowxContext(ctx, d.q.get, string(n)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Number{}, false, nil
+	}
+	if err != nil {
+		return store.Number{}, false, sqliteErr(err)
+	}
+	return got, true, nil
+}
+
+// getMany reads the numbers removal.MaxBatchSize at a time, with one IN
+// list each.
+func (d *sqliteDriver) getMany(ctx context.Context, numbers []e164.Number) ([]store.Number, error) {
+	var out []store.Number
+	for chunk := range slices.Chunk(numbers, removal.MaxBatchSize) {
+		args := make([]any, len(chunk))
+		for i, n := range chunk {
+			args[i] = string(n)
+		}
+		q := "SELECT " + sqliteCols + " FROM " + d.n.numbers + " WHERE telephone_number IN (?" + strings.Repeat(",?", len(chunk)-1) + ")"
+		var err error
+		if out, err = d.queryNumbers(ctx, out, q, args...); err != nil {
+			return nil, err
+		}
+	}
+	sortNumbers(out)
+	return out, nil
+}
+
+func (d *sqliteDriver) queryNumbers(ctx context.Context, out []store.Number, q string, args ...any) ([]store.Number, error) {
+	rows, err := d.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, sqliteErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		n, err := scanSQLiteNumber(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, sqliteErr(err)
+	}
+	return out, nil
+}
+
+// list is one SELECT in primary key order: text compares with SQLite's
+// default BINARY collation, byte by byte.
+func (d *sqliteDriver) list(ctx context.Context, q removal.NumberQuery) ([]store.Number, error) {
+	var where []string
+	var args []any
+	if !q.IncludeNotOperatorConnect {
+		where = append(where, "operator_connect")
+	}
+	if q.MSTenantID != "" {
+		where = append(where, "ms_tenant_id = ?")
+		args = append(args, q.MSTenantID)
+	}
+	switch len(q.Statuses) {
+	case 0:
+	case 1:
+		where = append(where, "status = ?")
+		args = append(args, int(q.Statuses[0]))
+	default:
+		where = append(where, "status IN (?"+strings.Repeat(",?", len(q.Statuses)-1)+")")
+		for _, st := range q.Statuses {
+			args = append(args, int(st))
+		}
+	}
+	if !q.ChangedAtOrBefore.IsZero() {
+		where = append(where, "status_changed_at <= ?")
+		args = append(args, q.ChangedAtOrBefore.UnixMicro())
+	}
+	if q.After != "" {
+		where = append(where, "telephone_number > ?")
+		args = append(args, string(q.After))
+	}
+	query := "SELECT " + sqliteCols + " FROM " + d.n.numbers
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY telephone_number LIMIT ? OFFSET ?"
+	args = append(args, q.Limit, q.Offset)
+	return d.queryNumbers(ctx, nil, query, args...)
+}
+
+// count counts rows. Counts of MarkedForRemoval and ReadyForRemoval, which
+// is what Summary asks, read only the partial index of those rows; other
+// statuses are counted from the table.
+func (d *sqliteDriver) count(ctx context.Context, msTenantID string, statuses []removal.NumberStatus) ([4]int, error) {
+	indexed := true
+	for _, st := range statuses {
+		if st != removal.MarkedForRemoval && st != removal.ReadyForRemoval {
+			indexed = false
+		}
+	}
+	var query string
+	var args []any
+	switch {
+	case indexed && msTenantID == "":
+		query = d.q.countIdx
+	case indexed:
+		query, args = d.q.countIdxT, []any{msTenantID}
+	case msTenantID == "":
+		query = d.q.countAll
+	default:
+		query, args = d.q.countAllT, []any{msTenantID}
+	}
+	var byStatus [4]int
+	rows, err := d.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return byStatus, sqliteErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st, n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return byStatus, err
+		}
+		if st >= 0 && st < len(byStatus) {
+			byStatus[st] = n
+		}
+	}
+	return byStatus, sqliteErr(rows.Err())
+}
+
+// history reads one page and the total in one statement (COUNT(*) OVER
+// the number's events), so both come from one snapshot; only a page past
+// the end needs a second statement for the total.
+func (d *sqliteDriver) history(ctx context.Context, n e164.Number, offset, limit int) ([]removal.Event, int, error) {
+	rows, err := d.db.QueryContext(ctx, d.q.history, string(n), limit, offset)
+	if err != nil {
+		return nil, 0, sqliteErr(err)
+	}
+	defer rows.Close()
+	var out []removal.Event
+	total := 0
+	for rows.Next() {
+		var (
+			tel, tnt, action string
+			from, to         sql.NullInt64
+			micros           int64
+			trace, actor     sql.NullString
+		)
+		if err := rows.Scan(&tel, &tnt, &action, &from, &to, &micros, &trace, &actor, &total); err != nil {
+			return nil, 0, err
+		}
+		e := removal.Event{TelephoneNumber: e164.Number(tel), MSTenantID: tnt, Action: removal.EventAction(action),
+			At: time.UnixMicro(micros).UTC(), TraceID: trace.String, Actor: actor.String}
+		if from.Valid {
+			e.FromStatus = statusPtr(removal.NumberStatus(from.Int64))
+		}
+		if to.Valid {
+			e.ToStatus = statusPtr(removal.NumberStatus(to.Int64))
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, sqliteErr(err)
+	}
+	if len(out) == 0 && offset > 0 {
+		if err := d.db.GetContext(ctx, &total, d.q.historyN, string(n)); err != nil {
+			return nil, 0, sqliteErr(err)
+		}
+	}
+	return out, total, nil
+}

@@ -1,0 +1,389 @@
+//go:build cgo
+
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/ocnumbers/ocnumbers/e164"
+	"github.com/ocnumbers/ocnumbers/removal"
+	"github.com/ocnumbers/ocnumbers/store"
+)
+
+// sqliteQueries holds the fixed statements of one store, built once from
+// validated identifiers. No statement text ever contains an input value.
+type sqliteQueries struct {
+	get         string
+	countIdx    string // global count on the partial index
+	countIdxT   string // per-tenant count on the partial index
+	countAll    string // global count of any statuses
+	countAllT   string // per-tenant count of any statuses
+	setStatus   string // conditional single-row update, returning the tenant
+	status1     string // one row's operator_connect and status
+	deleteReady string // conditional single-row delete of a ReadyForRemoval row
+	history     string // one page of a number's events, and their total
+	historyN    string // the number of a number's events
+	prune       string // one chunk of old events
+}
+
+const sqliteCols = "telephone_number, ms_tenant_id, operator_connect, status, status_changed_at"
+
+// The Summary filter: term for term the partial index's WHERE clause, so
+// that the planner proves the index applies.
+const sqliteRemovalFilter = "status IN (2, 3) AND operator_connect"
+
+const sqliteEventCols = "telephone_number, ms_tenant_id, action, from_status, to_status, at, trace_id, actor"
+
+func buildSQLiteQueries(n names) sqliteQueries {
+	t, h := n.numbers, n.history
+	// The list indexes of migration 0002 serve the Summary filter too, but
+	// lack operator_connect, which SQLite re-checks in the table for every
+	// row (20x slower): Summary names its index.
+	removalIdx := t + " INDEXED BY " + n.index("numbers_removal_idx")
+	return sqliteQueries{
+		get:         "SELECT " + sqliteCols + " FROM " + t + " WHERE telephone_number = ?",
+		countIdx:    "SELECT status, COUNT(*) FROM " + removalIdx + " WHERE " + sqliteRemovalFilter + " GROUP BY status",
+		countIdxT:   "SELECT status, COUNT(*) FROM " + removalIdx + " WHERE ms_tenant_id = ? AND " + sqliteRemovalFilter + " GROUP BY status",
+		countAll:    "SELECT status, COUNT(*) FROM " + t + " WHERE operator_connect GROUP BY status",
+		countAllT:   "SELECT status, COUNT(*) FROM " + t + " WHERE ms_tenant_id = ? AND operator_connect GROUP BY status",
+		setStatus:   "UPDATE " + t + " SET status = ?, status_changed_at = ? WHERE telephone_number = ? AND status = ? AND operator_connect RETURNING ms_tenant_id",
+		status1:     "SELECT operator_connect, status FROM " + t + " WHERE telephone_number = ?",
+		deleteReady: "DELETE FROM " + t + " WHERE telephone_number = ? AND status = 3 RETURNING ms_tenant_id, operator_connect",
+		history: "SELECT " + sqliteEventCols + ", COUNT(*) OVER () FROM " + h +
+			" WHERE telephone_number = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
+		historyN: "SELECT COUNT(*) FROM " + h + " WHERE telephone_number = ?",
+		prune:    "DELETE FROM " + h + " WHERE id IN (SELECT id FROM " + h + " WHERE at < ? ORDER BY at LIMIT ?)",
+	}
+}
+
+// sqliteRows is how many rows one SQLite insert statement writes (at most
+// 8 bind variables each; SQLite allows 32766).
+const sqliteRows = 100
+
+// values returns rows groups of cols bind variables: (?,?),(?,?).
+func values(rows, cols int) string {
+	one := "(?" + strings.Repeat(",?", cols-1) + ")"
+	return one + strings.Repeat(","+one, rows-1)
+}
+
+// apply runs the batch in one immediate transaction (one commit), chunk by
+// chunk of removal.ChunkSize numbers, checking ctx between chunks; when
+// ctx is done, the chunks already applied are committed and returned with
+// ctx.Err(). Any storage failure rolls the transaction back: the result is
+// then empty, which is exactly what was durably applied.
+func (d *sqliteDriver) apply(ctx context.Context, numbers []e164.Number, c removal.Change, a removal.Audit) ([]removal.Outcome, error) {
+	out := make([]removal.Outcome, 0, len(numbers))
+	var stopped error
+	err := d.writeTx(ctx, func(wctx context.Context, conn *sqlx.Conn) error {
+		sc := newStmtCache(wctx, conn)
+		defer sc.close()
+		for start := 0; start < len(numbers); start += removal.ChunkSize {
+			if start > 0 {
+				if err := ctx.Err(); err != nil {
+					stopped = err
+					return nil // commit the chunks done
+				}
+			}
+			o, events, err := d.applyChunk(wctx, sc, numbers[start:min(start+removal.ChunkSize, len(numbers))], c)
+			if err != nil {
+				return err
+			}
+			if err := d.writeEvents(sc, events, c.Event, c.At, a); err != nil {
+				return err
+			}
+			out = append(out, o...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, stopped
+}
+
+// applyChunk moves one chunk inside the immediate transaction, which holds
+// the database's write lock: no other writer can change a row between the
+// read that classifies it and the update that moves it. SQLite runs
+// in-process, so single-row prepared statements cost no round trip, and
+// they beat one IN-list statement per chunk (see the README).
+func (d *sqliteDriver) applyChunk(ctx context.Context, sc *stmtCache, chunk []e164.Number, c removal.Change) ([]removal.Outcome, []event, error) {
+	set, err := sc.get(d.q.setStatus)
+	if err != nil {
+		return nil, nil, err
+	}
+	read, err := sc.get(d.q.status1)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]removal.Outcome, len(chunk))
+	var events []event
+	at := c.At.UnixMicro()
+	to := int(c.To)
+	move := func(n e164.Number, from removal.NumberStatus) (bool, error) {
+		var tenant string
+		err := set.QueryRowxContext(ctx, to, at, string(n), int(from)).Scan(&tenant)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		events = append(events, event{number: n, tenant: tenant, from: statusPtr(from), to: statusPtr(c.To)})
+		return true, nil
+	}
+	for i, n := range chunk {
+		if len(c.From) == 1 {
+			// The usual case: try the move first, read only on a miss.
+			from := c.From[0]
+			if ok, err := move(n, from); err != nil {
+				return nil, nil, err
+			} else if ok {
+				out[i] = removal.Outcome{Found: true, OperatorConnect: true, Status: from, Changed: true}
+				continue
+			}
+		}
+		var oc bool
+		var st int
+		err := read.QueryRowxContext(ctx, string(n)).Scan(&oc, &st)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // Outcome{}: not found
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		o := removal.Outcome{Found: true, OperatorConnect: oc, Status: removal.NumberStatus(st)}
+		if oc && c.Allows(o.Status) {
+			if ok, err := move(n, o.Status); err != nil {
+				return nil, nil, err
+			} else if !ok {
+				return nil, nil, fmt.Errorf("%s changed under the write lock", n)
+			}
+			o.Changed = true
+		}
+		out[i] = o
+	}
+	return out, events, nil
+}
+
+// delete deletes the ReadyForRemoval numbers as apply moves numbers: one
+// immediate transaction, chunks of removal.ChunkSize numbers, ctx checked
+// between chunks, the chunks done committed when it is done.
+func (d *sqliteDriver) delete(ctx context.Context, numbers []e164.Number, at time.Time, a removal.Audit) ([]removal.Outcome, error) {
+	out := make([]removal.Outcome, 0, len(numbers))
+	var stopped error
+	err := d.writeTx(ctx, func(wctx context.Context, conn *sqlx.Conn) error {
+		sc := newStmtCache(wctx, conn)
+		defer sc.close()
+		del, err := sc.get(d.q.deleteReady)
+		if err != nil {
+			return err
+		}
+		read, err := sc.get(d.q.status1)
+		if err != nil {
+			return err
+		}
+		for chunk := range slices.Chunk(numbers, removal.ChunkSize) {
+			if len(out) > 0 {
+				if err := ctx.Err(); err != nil {
+					stopped = err
+					return nil // commit the chunks done
+				}
+			}
+			o := make([]removal.Outcome, len(chunk))
+			var events []event
+			for i, n := range chunk {
+				var tenant string
+				var oc bool
+				err := del.QueryRowxContext(wctx, string(n)).Scan(&tenant, &oc)
+				if err == nil {
+					o[i] = removal.Outcome{Found: true, OperatorConnect: oc, Status: removal.ReadyForRemoval, Changed: true}
+					events = append(events, event{number: n, tenant: tenant, from: statusPtr(removal.ReadyForRemoval)})
+					continue
+				}
+				if !errors.Is(err, sql.ErrNoRows) {
+					return err
+				}
+				var st int
+				err = read.QueryRowxContext(wctx, string(n)).Scan(&oc, &st)
+				if errors.Is(err, sql.ErrNoRows) {
+					continue // Outcome{}: not found
+				}
+				if err != nil {
+					return err
+				}
+				o[i] = removal.Outcome{Found: true, OperatorConnect: oc, Status: removal.NumberStatus(st)}
+			}
+			if err := d.writeEvents(sc, events, removal.EventPurge, at, a); err != nil {
+				return err
+			}
+			out = append(out, o...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, stopped
+}
+
+// importNumbers writes every record in one immediate transaction, a chunk
+// of sqliteRows records at a time: one statement reads the stored
+// statuses of the chunk, one multi-row upsert writes it, one multi-row
+// insert writes its events. ctx is checked between chunks; a cancelled
+// Import rolls back.
+func (d *sqliteDriver) importNumbers(ctx context.Context, numbers []store.Number, mode store.ImportMode, at time.Time, a removal.Audit) (store.ImportResult, error) {
+	var res store.ImportResult
+	tail := " ON CONFLICT (telephone_number) DO UPDATE SET ms_tenant_id = excluded.ms_tenant_id, operator_connect = excluded.operator_connect"
+	if mode == store.Replace {
+		tail += ", status = excluded.status, status_changed_at = excluded.status_changed_at"
+	}
+	err := d.writeTx(ctx, func(wctx context.Context, conn *sqlx.Conn) error {
+		res = store.ImportResult{}
+		sc := newStmtCache(wctx, conn)
+		defer sc.close()
+		args := make([]any, 0, 5*sqliteRows)
+		old := make(map[e164.Number]removal.NumberStatus, sqliteRows)
+		for chunk := range slices.Chunk(numbers, sqliteRows) {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			// The stored statuses, before the upsert.
+			args = args[:0]
+			for _, n := range chunk {
+				args = append(args, string(n.TelephoneNumber))
+			}
+			read, err := sc.get("SELECT telephone_number, status FROM " + d.n.numbers + " WHERE telephone_number IN (?" + strings.Repeat(",?", len(chunk)-1) + ")")
+			if err != nil {
+				return err
+			}
+			clear(old)
+			if err := readStatuses(wctx, read, args, old); err != nil {
+				return err
+			}
+
+			args = args[:0]
+			for _, n := range chunk {
+				args = append(args, string(n.TelephoneNumber), n.MSTenantID, n.OperatorConnect, int(n.Status), n.StatusChangedAt.UnixMicro())
+			}
+			up, err := sc.get("INSERT INTO " + d.n.numbers + " (" + sqliteCols + ") VALUES " + values(len(chunk), 5) + tail)
+			if err != nil {
+				return err
+			}
+			if _, err := up.ExecContext(wctx, args...); err != nil {
+				return err
+			}
+
+			var events []event
+			for _, n := range chunk {
+				from, stored := old[n.TelephoneNumber]
+				switch {
+				case !stored:
+					res.Inserted++
+					events = append(events, event{number: n.TelephoneNumber, tenant: n.MSTenantID, to: statusPtr(n.Status)})
+				case mode == store.Merge:
+					res.Updated++
+					if from != n.Status {
+						res.StatusKept++
+					}
+				default:
+					res.Updated++
+					if from != n.Status {
+						events = append(events, event{number: n.TelephoneNumber, tenant: n.MSTenantID, from: statusPtr(from), to: statusPtr(n.Status)})
+					}
+				}
+			}
+			if err := d.writeEvents(sc, events, removal.EventImport, at, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return store.ImportResult{}, err
+	}
+	return res, nil
+}
+
+func readStatuses(ctx context.Context, read *sqlx.Stmt, args []any, into map[e164.Number]removal.NumberStatus) error {
+	rows, err := read.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n string
+		var st int
+		if err := rows.Scan(&n, &st); err != nil {
+			return err
+		}
+		into[e164.Number(n)] = removal.NumberStatus(st)
+	}
+	return rows.Err()
+}
+
+// writeEvents writes events with multi-row inserts of up to sqliteRows
+// rows: one statement for a chunk of a batch.
+func (d *sqliteDriver) writeEvents(sc *stmtCache, events []event, action removal.EventAction, at time.Time, a removal.Audit) error {
+	micros := at.UnixMicro()
+	trace, actor := nullString(a.TraceID), nullString(a.Actor)
+	args := make([]any, 0, 8*min(len(events), sqliteRows))
+	for part := range slices.Chunk(events, sqliteRows) {
+		args = args[:0]
+		for _, e := range part {
+			args = append(args, string(e.number), e.tenant, string(action), nullStatus(e.from), nullStatus(e.to), micros, trace, actor)
+		}
+		ins, err := sc.get("INSERT INTO " + d.n.history + " (" + sqliteEventCols + ") VALUES " + values(len(part), 8))
+		if err != nil {
+			return err
+		}
+		if _, err := ins.ExecContext(sc.ctx, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nullStatus is the status's value, or nil (SQL NULL).
+func nullStatus(s *removal.NumberStatus) any {
+	if s == nil {
+		return nil
+	}
+	return int(*s)
+}
+
+// prune deletes the events older than before, pruneChunk at a time, each
+// chunk in a write transaction of its own; ctx is checked between chunks.
+func (d *sqliteDriver) prune(ctx context.Context, before time.Time) (int, error) {
+	total := 0
+	for {
+		if total > 0 {
+			if err := ctx.Err(); err != nil {
+				return total, err
+			}
+		}
+		var k int64
+		err := d.writeTx(ctx, func(ctx context.Context, conn *sqlx.Conn) error {
+			res, err := conn.ExecContext(ctx, d.q.prune, before.UnixMicro(), pruneChunk)
+			if err != nil {
+				return err
+			}
+			k, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		total += int(k)
+		if k < pruneChunk {
+			return total, nil
+		}
+	}
+}
