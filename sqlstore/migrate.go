@@ -67,7 +67,7 @@ func renderMigrations(d dialect, n names) ([]Migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		body := n.placeholders.Replace(string(b))
+		body := n.fill(string(b))
 		if i := strings.Index(body, "{{"); i >= 0 {
 			rest, _, _ := strings.Cut(body[i:], "}}")
 			return nil, fmt.Errorf("sqlstore: migration %s: unknown placeholder %s}}", e.Name(), rest)
