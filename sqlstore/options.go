@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/ocnumbers/ocnumbers/internal/ascii"
 )
 
 // Option configures Open, New and Migrations.
@@ -83,10 +85,11 @@ func WithIdleInTransactionTimeout(d time.Duration) Option {
 // configured otherwise).
 func WithSynchronous(level string) Option {
 	return func(c *config) error {
-		switch strings.ToUpper(level) {
-		case "FULL", "NORMAL", "OFF", "EXTRA":
-			c.synchronous = strings.ToUpper(level)
-			return nil
+		for _, l := range []string{"FULL", "EXTRA", "NORMAL", "OFF"} {
+			if ascii.EqualFold(level, l) {
+				c.synchronous = l
+				return nil
+			}
 		}
 		return fmt.Errorf("sqlstore: WithSynchronous(%q): want FULL, EXTRA, NORMAL or OFF", level)
 	}
