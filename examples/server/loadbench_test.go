@@ -220,7 +220,7 @@ func newBenchInventory() *benchInventory {
 
 // load creates and migrates schema through sqlstore, imports the inventory
 // and analyses the schema's tables; it returns the numbers table's name.
-func (inv *benchInventory) load(b *testing.B, dsn, schema string) string {
+func (inv *benchInventory) load(b testing.TB, dsn, schema string) string {
 	b.Helper()
 	ctx := context.Background()
 	st, err := sqlstore.Open(ctx, "pgx", dsn, sqlstore.WithSchema(schema))
@@ -246,7 +246,7 @@ func (inv *benchInventory) load(b *testing.B, dsn, schema string) string {
 // check is the cheap sanity check after a run: every row still there, the
 // Operator Connect numbers only Active or MarkedForRemoval (the only
 // statuses the load moves between), the others untouched.
-func (inv *benchInventory) check(b *testing.B, db *sqlx.DB, table, what string) {
+func (inv *benchInventory) check(b testing.TB, db *sqlx.DB, table, what string) {
 	b.Helper()
 	var rows []struct {
 		OC     bool `db:"operator_connect"`
