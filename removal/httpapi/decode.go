@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ocnumbers/ocnumbers/internal/ascii"
 	"github.com/ocnumbers/ocnumbers/removal"
 )
 
@@ -74,7 +75,7 @@ func (h *Handler) readBody(ex *exchange, r *http.Request) (*bytes.Buffer, bool) 
 // 8259 section 8.1), and no Content-Encoding other than identity.
 func checkContentType(h http.Header) string {
 	for _, ce := range h.Values("Content-Encoding") {
-		if !strings.EqualFold(strings.TrimSpace(ce), "identity") {
+		if !ascii.EqualFold(strings.TrimSpace(ce), "identity") {
 			return "Content-Encoding " + strconv.Quote(ce) + " is not supported; send the body unencoded."
 		}
 	}
@@ -82,14 +83,16 @@ func checkContentType(h http.Header) string {
 	if ct == "" {
 		return "The request has no Content-Type; send application/json."
 	}
+	// A media type is ASCII; mime.ParseMediaType would lower-case a Unicode
+	// look-alike (the Kelvin sign to "k") and accept it.
 	mt, params, err := mime.ParseMediaType(ct)
-	if err != nil {
+	if err != nil || !isASCII(ct) {
 		return "Content-Type " + strconv.Quote(ct) + " cannot be parsed; send application/json."
 	}
 	if mt != "application/json" && !(strings.HasSuffix(mt, "+json") && strings.IndexByte(mt, '/')+1 < len(mt)-len("+json")) {
 		return "Content-Type " + strconv.Quote(mt) + " is not supported; send application/json."
 	}
-	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+	if cs, ok := params["charset"]; ok && !ascii.EqualFold(cs, "utf-8") {
 		return "charset " + strconv.Quote(cs) + " is not supported; JSON must be UTF-8."
 	}
 	return ""
@@ -100,8 +103,8 @@ func checkContentType(h http.Header) string {
 // object without the key, or the key with null. It fails, as
 // InvalidRequestBody, on malformed or truncated JSON, a value that is not an
 // object, telephoneNumbers that is not an array of strings, data after the
-// value, and the key given twice. The key matches case-insensitively, as in
-// encoding/json; other members are ignored.
+// value, and the key given twice. The key matches case-insensitively in
+// ASCII only (ascii.EqualFold); other members are ignored.
 func decodeNumbers(body []byte) ([]string, error) {
 	if numbers, ok := fastNumbers(body); ok {
 		return numbers, nil
@@ -180,7 +183,7 @@ func slowNumbers(body []byte) ([]string, error) {
 			return nil, jsonError(err)
 		}
 		key, _ := tok.(string) // the decoder only yields strings as keys
-		if !strings.EqualFold(key, "telephoneNumbers") {
+		if !ascii.EqualFold(key, "telephoneNumbers") {
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
 				return nil, jsonError(err)
@@ -230,7 +233,7 @@ func jsonError(err error) error {
 }
 
 // tenantParam reads msTenantId from a raw query. The name matches
-// case-insensitively (as ASP.NET binds it); absent or empty means all
+// case-insensitively in ASCII only (ascii.EqualFold); absent or empty means all
 // tenants (""). Given more than once, or not decodable, it is an
 // InvalidTenantId validation error. Malformed pairs with other names are
 // ignored like any unknown parameter.
@@ -242,7 +245,7 @@ func tenantParam(raw string) (string, error) {
 		pair, raw, _ = strings.Cut(raw, "&")
 		k, v, _ := strings.Cut(pair, "=")
 		key, err := url.QueryUnescape(k)
-		if err != nil || !strings.EqualFold(key, "msTenantId") {
+		if err != nil || !ascii.EqualFold(key, "msTenantId") {
 			continue
 		}
 		n++
@@ -262,4 +265,13 @@ func tenantParam(raw string) (string, error) {
 		}}}
 	}
 	return value, nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -76,8 +76,12 @@
 //   - errorTicket is new for every problem answer (26 random characters,
 //     crypto/rand.Text), logged with the access log line, and for 500s with
 //     the internal error.
-//   - JSON: the telephoneNumbers member matches case-insensitively like
-//     encoding/json (ASP.NET binds that way too); other members are ignored;
+//   - Names match case-insensitively in ASCII only (A-Z and a-z fold,
+//     nothing else): the JSON member telephoneNumbers, the parameter
+//     msTenantId, media types. A Unicode look-alike such as
+//     "telephoneNumber\u017f" (long s) or "m\u017fTenantId" is an unknown
+//     member or parameter and is ignored; a non-ASCII Content-Type is 415.
+//   - JSON: members other than telephoneNumbers are ignored;
 //     the member given twice is InvalidRequestBody, not last-wins, because a
 //     proxy that read the first list would disagree about what was acted on.
 //     A null array element is the string "" and fails E.164 at its index.
@@ -85,7 +89,7 @@
 //     such a number fails E.164 at its index; elsewhere it is harmless.
 //   - Content types: parameters are allowed, but a charset must be UTF-8
 //     (RFC 8259 requires UTF-8 JSON between systems).
-//   - msTenantId matches case-insensitively; "msTenantId=" and a bare
+//   - "msTenantId=" and a bare
 //     "msTenantId" are empty, meaning all tenants, but repeated is 400 even
 //     when empty. Malformed pairs of other names are ignored.
 //   - Unclean paths are 404 rather than ServeMux's redirect, whose Location

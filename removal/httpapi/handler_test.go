@@ -183,6 +183,9 @@ func TestBatchBadRequests(t *testing.T) {
 		{name: "EmptyObject", body: "{}", code: "NullRequestBody", status: 400, title: "Request body is null", detail: nullMsg, errs: nullErrs},
 		{name: "NullMember", body: `{"telephoneNumbers": null}`, code: "NullRequestBody", status: 400, title: "Request body is null", detail: nullMsg, errs: nullErrs},
 		{name: "OnlyUnknownMembers", body: `{"numbers": ["+14255551212"], "x": {"y": [1, null]}}`, code: "NullRequestBody", status: 400, title: "Request body is null", detail: nullMsg, errs: nullErrs},
+		// The key matches in ASCII only: U+017F (long s) is not "s".
+		{name: "LookAlikeKeyOnly", body: "{\"telephoneNumber\u017f\": [\"+14255551212\"]}", code: "NullRequestBody", status: 400, title: "Request body is null", detail: nullMsg, errs: nullErrs},
+		{name: "LookAlikeKeyUpperCase", body: "{\"TELEPHONENUMBER\u017f\": [\"+14255551212\"]}", code: "NullRequestBody", status: 400, title: "Request body is null", detail: nullMsg, errs: nullErrs},
 		{name: "StringInsteadOfArray", body: `{"telephoneNumbers": "+14255551212"}`, code: "InvalidRequestBody", status: 400, title: "Invalid request body"},
 		{name: "NumbersNotStrings", body: `{"telephoneNumbers": [14255551212]}`, code: "InvalidRequestBody", status: 400, title: "Invalid request body"},
 		{name: "ObjectInArray", body: `{"telephoneNumbers": [{"n": "+14255551212"}]}`, code: "InvalidRequestBody", status: 400, title: "Invalid request body"},
@@ -248,6 +251,9 @@ func TestBatchBadRequests(t *testing.T) {
 		{name: "FormEncoded", contentType: "application/x-www-form-urlencoded", body: "telephoneNumbers=%2B14255551212", code: "UnsupportedMediaType", status: 415, title: "Unsupported media type"},
 		{name: "BareJSONSuffix", contentType: "application/+json", body: numbersBody("+14255551212"), code: "UnsupportedMediaType", status: 415, title: "Unsupported media type"},
 		{name: "UnparsableContentType", contentType: "application/json; charset", body: numbersBody("+14255551212"), code: "UnsupportedMediaType", status: 415, title: "Unsupported media type"},
+		// Media types are ASCII tokens: mime.ParseMediaType would lower-case
+		// the Kelvin sign (U+212A) to "k" and accept the type.
+		{name: "NonASCIIContentType", contentType: "application/vnd.\u212Ax+json", body: numbersBody("+14255551212"), code: "UnsupportedMediaType", status: 415, title: "Unsupported media type"},
 		{name: "Latin1Charset", contentType: "application/json; charset=iso-8859-1", body: numbersBody("+14255551212"), code: "UnsupportedMediaType", status: 415, title: "Unsupported media type"},
 		{name: "GzipEncoding", hdr: []string{"Content-Encoding", "gzip"}, body: numbersBody("+14255551212"), code: "UnsupportedMediaType", status: 415, title: "Unsupported media type"},
 		{name: "OverLimitAnnounced", body: tooBig, code: "RequestTooLarge", status: 413, title: "Request too large", detail: "The request body is larger than 1048576 bytes."},
@@ -305,6 +311,7 @@ func TestBatchAccepts(t *testing.T) {
 		{"UpperCaseType", "APPLICATION/JSON", numbersBody("+14255551212"), 1},
 		{"UnknownMembersIgnored", "application/json", `{"a": 1, "telephoneNumbers": ["+14255551212"], "b": {"telephoneNumbers": 5}}`, 1},
 		{"MemberNameAnyCase", "application/json", `{"TelephoneNumbers": ["+14255551212"]}`, 1},
+		{"LookAlikeMemberIsUnknown", "application/json", "{\"telephoneNumbers\": [\"+14255551212\"], \"telephoneNumber\u017f\": [\"+14255551213\"]}", 1},
 		{"IdentityEncoding", "application/json", numbersBody("+14255551212"), 1},
 	}
 	for _, br := range batchRoutes {
@@ -389,6 +396,12 @@ func TestSummary(t *testing.T) {
 		{"NameAnyCase", "?MSTENANTID=" + tenantA, removal.Summary{MarkedForRemovalCount: 2, TotalCount: 2}},
 		{"UnknownTenant", "?msTenantId=00000000-0000-0000-0000-000000000001", removal.Summary{}},
 		{"OtherParamsIgnored", "?x=%zz&msTenantId=" + tenantA + "&y", removal.Summary{MarkedForRemovalCount: 2, TotalCount: 2}},
+		// The name matches in ASCII only: "m\u017fTenantId" (U+017F, long
+		// s) is an unknown parameter, so it is ignored, also beside the real
+		// one (no "given twice").
+		{"LookAlikeNameIgnored", "?m%C5%BFTenantId=abc", removal.Summary{MarkedForRemovalCount: 3, ReadyForRemovalCount: 1, TotalCount: 4}},
+		{"LookAlikeNameBesideTheName", "?m%C5%BFTenantId=" + tenantB + "&msTenantId=" + tenantA, removal.Summary{MarkedForRemovalCount: 2, TotalCount: 2}},
+		{"LookAlikeNameUnescaped", "?m\u017fTenantId=abc", removal.Summary{MarkedForRemovalCount: 3, ReadyForRemovalCount: 1, TotalCount: 4}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
