@@ -40,6 +40,7 @@
 //	InvalidTelephoneNumber    400     a number not strictly E.164 (each one listed in errors by index)
 //	DuplicateTelephoneNumber  400     a number given twice (message names both indexes)
 //	InvalidTenantId           400     msTenantId not a GUID, repeated, or badly %-escaped
+//	InvalidQueryParameter     400     another query parameter malformed (routes that take one)
 //	UnsupportedMediaType      415     Content-Type missing, unparsable, not application/json or */*+json,
 //	                                  a charset other than UTF-8, or a Content-Encoding other than identity
 //	RequestTooLarge           413     body over the limit (1 MiB), announced or read
@@ -47,6 +48,9 @@
 //	NotFound                  404     no route (also unclean paths such as "//x" or a trailing "/")
 //	RateLimitExceeded         429     ready-for-removal over its limit; Retry-After in whole seconds
 //	InternalError             500     store or limiter failure, panic; details only in the log
+//	ServiceUnavailable        503     requests in flight at the cap (WithMaxInFlight); Retry-After: 1
+//	StoreBusy                 503     the store or limiter gave up waiting for a lock
+//	                                  (removal.ErrStoreBusy); Retry-After: 1
 //	RequestCancelled          499/503 the request's context ended mid-call (see below)
 //
 // When a request has several validation problems, errorCode is the first

@@ -562,6 +562,111 @@ func TestInternalError(t *testing.T) {
 	}
 }
 
+// TestStoreBusy checks a store that gives up waiting for a lock
+// (removal.ErrStoreBusy) is a 503 StoreBusy with Retry-After, never a 500:
+// on both batch routes (with the part applied before it gave up in the
+// detail and the log), on the summary, and from a limiter on a busy store.
+func TestStoreBusy(t *testing.T) {
+	tests := []struct {
+		name, method, route, body string
+		limiter                   httpapi.Limiter
+		detail                    string
+		logged                    map[string]any // the Warn line, without time, ticket and trace
+	}{
+		{name: "ClearRemovalStatus", method: http.MethodPost, route: httpapi.RouteClearRemovalStatus,
+			body:   numbersBody("+14255551212", "+14255551213", "+14255551214"),
+			detail: "The store is busy; it gave up after 1 of 3 numbers were processed (1 succeeded), and the others are unchanged. Retry after 1 second.",
+			logged: map[string]any{"level": "WARN", "msg": "store busy", "route": httpapi.RouteClearRemovalStatus,
+				"requestedCount": 3.0, "processedCount": 1.0, "successCount": 1.0, "error": errBusy.Error()}},
+		{name: "ReadyForRemoval", method: http.MethodPost, route: httpapi.RouteReadyForRemoval,
+			body:   numbersBody("+14255551214", "+14255551213"),
+			detail: "The store is busy; it gave up after 1 of 2 numbers were processed (0 succeeded), and the others are unchanged. Retry after 1 second.",
+			logged: map[string]any{"level": "WARN", "msg": "store busy", "route": httpapi.RouteReadyForRemoval,
+				"requestedCount": 2.0, "processedCount": 1.0, "successCount": 0.0, "error": errBusy.Error()}},
+		{name: "Summary", method: http.MethodGet, route: httpapi.RouteSummary,
+			detail: "The store is busy. Retry after 1 second.",
+			logged: map[string]any{"level": "WARN", "msg": "store busy", "route": httpapi.RouteSummary,
+				"requestedCount": 0.0, "processedCount": 0.0, "successCount": 0.0, "error": errBusy.Error()}},
+		{name: "Limiter", method: http.MethodPost, route: httpapi.RouteReadyForRemoval, limiter: busyLimiter{},
+			body:   numbersBody("+14255551212"),
+			detail: "The store is busy. Retry after 1 second.",
+			logged: map[string]any{"level": "WARN", "msg": "store busy", "route": httpapi.RouteReadyForRemoval,
+				"requestedCount": 0.0, "processedCount": 0.0, "successCount": 0.0, "error": "rate limiter: " + errBusy.Error()}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var opts []httpapi.Option
+			if tt.limiter != nil {
+				opts = append(opts, httpapi.WithRateLimiter(tt.limiter))
+			}
+			f := newFixtureOn(t, func(st *memstore.Store) removal.Store { return busyStore{Store: st, part: 1} }, opts...)
+			before := f.snapshot(t)
+			rec := f.do(t, tt.method, tt.route, "application/json", tt.body)
+			if strings.Contains(rec.Body.String(), "SECRET") {
+				t.Errorf("body leaks the store's error: %s", rec.Body)
+			}
+			if ra := rec.Header().Get("Retry-After"); ra != "1" {
+				t.Errorf("Retry-After %q, want 1", ra)
+			}
+			got := problem(t, rec)
+			want := wantProblem("StoreBusy", 503, "Store busy", tt.detail, tt.route, nil)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("problem (-want +got):\n%s", diff)
+			}
+			var warn map[string]any
+			for _, l := range f.logs.lines(t) {
+				if l["level"] == "WARN" {
+					warn = l
+				}
+				if l["level"] == "ERROR" {
+					t.Errorf("a busy store is logged as an internal error: %v", l)
+				}
+			}
+			delete(warn, "time")
+			delete(warn, "errorTicket")
+			delete(warn, "traceId")
+			if diff := cmp.Diff(tt.logged, warn); diff != "" {
+				t.Errorf("warn line (-want +got):\n%s", diff)
+			}
+			after := f.snapshot(t)
+			if tt.name == "ClearRemovalStatus" {
+				before["+14255551212"] = after["+14255551212"] // the one number applied
+				if after["+14255551212"].Status != removal.Active {
+					t.Errorf("+14255551212: %s, want Active (applied before the store gave up)", after["+14255551212"].Status)
+				}
+			}
+			if diff := cmp.Diff(before, after); diff != "" {
+				t.Errorf("store changed (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestErrorCodes pins the error-code table: each code's status, and the
+// request-level codes shared with package removal.
+func TestErrorCodes(t *testing.T) {
+	if httpapi.CodeInvalidRequestBody != removal.CodeInvalidRequestBody {
+		t.Errorf("CodeInvalidRequestBody %q, removal's %q", httpapi.CodeInvalidRequestBody, removal.CodeInvalidRequestBody)
+	}
+	want := map[string]int{
+		"NullRequestBody": 400, "InvalidRequestBody": 400, "BatchSizeOutOfRange": 400, "InvalidTelephoneNumber": 400,
+		"DuplicateTelephoneNumber": 400, "InvalidTenantId": 400, "InvalidQueryParameter": 400,
+		"UnsupportedMediaType": 415, "RequestTooLarge": 413, "MethodNotAllowed": 405, "NotFound": 404,
+		"RateLimitExceeded": 429, "InternalError": 500, "ServiceUnavailable": 503, "StoreBusy": 503,
+		"RequestCancelled": 499,
+	}
+	got := map[string]int{}
+	for _, c := range httpapi.ErrorCodes() {
+		got[c] = httpapi.StatusOf(c)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("codes and statuses (-want +got):\n%s", diff)
+	}
+	if httpapi.CodeStoreBusy != "StoreBusy" || httpapi.CodeServiceUnavailable != "ServiceUnavailable" {
+		t.Errorf("CodeStoreBusy %q, CodeServiceUnavailable %q", httpapi.CodeStoreBusy, httpapi.CodeServiceUnavailable)
+	}
+}
+
 // errReader fails mid-body, like a client that drops the connection.
 type errReader struct{ n int }
 

@@ -365,8 +365,7 @@ func (h *Handler) admit(ex *exchange, r *http.Request) bool {
 	}
 	ok, wait, err := h.cfg.limiter.Allow(r.Context())
 	if err != nil {
-		ex.internal = fmt.Errorf("rate limiter: %w", err)
-		writeProblem(ex, newProblem(ex, removal.CodeInternal, internalDetail))
+		h.fail(ex, r, fmt.Errorf("rate limiter: %w", err), 0)
 		return false
 	}
 	if ok {
@@ -382,14 +381,33 @@ func (h *Handler) admit(ex *exchange, r *http.Request) bool {
 	return false
 }
 
+// retryAfterBusy is the Retry-After of a StoreBusy answer: a store gives up
+// after a bounded lock wait, so the lock is likely free soon.
+const retryAfterBusy = "1"
+
 // fail answers a service error: validation problems are 400; a cancelled
-// request is logged with its partial result (499, or 503 on a deadline); the
+// request is logged with its partial result (499, or 503 on a deadline); a
+// busy store is 503 StoreBusy, logged at Warn with its partial result; the
 // rest is 500 with the error logged, never sent.
 func (h *Handler) fail(ex *exchange, r *http.Request, err error, requested int) {
 	var ve *removal.ValidationError
 	switch {
 	case errors.As(err, &ve) && len(ve.Problems) > 0:
 		writeProblem(ex, validationProblem(ex, ve))
+	case r.Context().Err() == nil && errors.Is(err, removal.ErrStoreBusy):
+		detail := "The store is busy. Retry after " + retryAfterBusy + " second."
+		if requested > 0 {
+			detail = fmt.Sprintf("The store is busy; it gave up after %d of %d numbers were processed (%d succeeded), and the others are unchanged. Retry after %s second.",
+				ex.processed, requested, ex.success, retryAfterBusy)
+		}
+		p := newProblem(ex, CodeStoreBusy, detail)
+		h.cfg.logger.LogAttrs(r.Context(), slog.LevelWarn, "store busy",
+			slog.String("errorTicket", p.ErrorTicket), slog.String("traceId", ex.traceID),
+			slog.String("route", ex.route), slog.Int("requestedCount", requested),
+			slog.Int("processedCount", ex.processed), slog.Int("successCount", ex.success),
+			slog.String("error", err.Error()))
+		ex.Header().Set("Retry-After", retryAfterBusy)
+		writeProblem(ex, p)
 	case r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
 		detail := "The request was cancelled before it completed."
 		if requested > 0 {

@@ -11,15 +11,18 @@ import (
 // Error codes of the HTTP layer. The request-level codes of the domain
 // (removal.CodeNullRequestBody, removal.CodeBatchSizeOutOfRange,
 // removal.CodeInvalidTelephoneNumber, removal.CodeDuplicateTelephoneNumber,
-// removal.CodeInvalidTenantID, removal.CodeInternal) are used as they are.
+// removal.CodeInvalidTenantID, removal.CodeInvalidQueryParameter,
+// removal.CodeInternal) are used as they are.
 const (
-	CodeInvalidRequestBody   = "InvalidRequestBody"   // 400: malformed JSON, wrong types, data after the value, duplicate telephoneNumbers key
-	CodeUnsupportedMediaType = "UnsupportedMediaType" // 415: Content-Type not JSON, or a Content-Encoding
-	CodeRequestTooLarge      = "RequestTooLarge"      // 413: body over the limit
-	CodeMethodNotAllowed     = "MethodNotAllowed"     // 405, with Allow
-	CodeNotFound             = "NotFound"             // 404
-	CodeRateLimitExceeded    = "RateLimitExceeded"    // 429, with Retry-After
-	CodeRequestCancelled     = "RequestCancelled"     // 499 (client gone) or 503 (deadline); see the package doc
+	CodeInvalidRequestBody   = removal.CodeInvalidRequestBody // 400: malformed JSON, wrong types, data after the value, duplicate telephoneNumbers key
+	CodeUnsupportedMediaType = "UnsupportedMediaType"         // 415: Content-Type not JSON, or a Content-Encoding
+	CodeRequestTooLarge      = "RequestTooLarge"              // 413: body over the limit
+	CodeMethodNotAllowed     = "MethodNotAllowed"             // 405, with Allow
+	CodeNotFound             = "NotFound"                     // 404
+	CodeRateLimitExceeded    = "RateLimitExceeded"            // 429, with Retry-After
+	CodeServiceUnavailable   = "ServiceUnavailable"           // 503, with Retry-After: requests in flight at the cap
+	CodeStoreBusy            = "StoreBusy"                    // 503, with Retry-After: the store gave up waiting (removal.ErrStoreBusy)
+	CodeRequestCancelled     = "RequestCancelled"             // 499 (client gone) or 503 (deadline); see the package doc
 )
 
 // StatusClientClosedRequest is the status recorded (and written, although the
@@ -63,12 +66,15 @@ var table = []kind{
 	{removal.CodeInvalidTelephoneNumber, http.StatusBadRequest, "Invalid telephone number"},
 	{removal.CodeDuplicateTelephoneNumber, http.StatusBadRequest, "Duplicate telephone number"},
 	{removal.CodeInvalidTenantID, http.StatusBadRequest, "Invalid msTenantId"},
+	{removal.CodeInvalidQueryParameter, http.StatusBadRequest, "Invalid query parameter"},
 	{CodeUnsupportedMediaType, http.StatusUnsupportedMediaType, "Unsupported media type"},
 	{CodeRequestTooLarge, http.StatusRequestEntityTooLarge, "Request too large"},
 	{CodeMethodNotAllowed, http.StatusMethodNotAllowed, "Method not allowed"},
 	{CodeNotFound, http.StatusNotFound, "Not found"},
 	{CodeRateLimitExceeded, http.StatusTooManyRequests, "Rate limit exceeded"},
 	{removal.CodeInternal, http.StatusInternalServerError, "Internal error"},
+	{CodeServiceUnavailable, http.StatusServiceUnavailable, "Service unavailable"},
+	{CodeStoreBusy, http.StatusServiceUnavailable, "Store busy"},
 	{CodeRequestCancelled, StatusClientClosedRequest, "Request cancelled"},
 }
 
