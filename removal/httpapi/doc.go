@@ -59,7 +59,8 @@
 //
 // # Order of checks (POST)
 //
-// Route, method, then the rate limiter (ready-for-removal only), then
+// The cap on requests in flight (503, every route), then route, method,
+// then the rate limiter (ready-for-removal only), then
 // Content-Encoding and Content-Type (415), then size (413, from
 // Content-Length before reading, else while reading), then JSON (400), then
 // the domain's validation (400), then the store. The limiter comes straight

@@ -11,6 +11,8 @@ import (
 	"path"
 	"runtime/debug"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ocnumbers/ocnumbers/removal"
@@ -27,6 +29,10 @@ const (
 // DefaultMaxBodyBytes is the default request body limit: 1 MiB.
 const DefaultMaxBodyBytes = 1 << 20
 
+// DefaultMaxInFlight is the default cap on requests in flight in one
+// Handler.
+const DefaultMaxInFlight = 64
+
 //go:embed openapi.yaml
 var openAPI []byte
 
@@ -42,6 +48,7 @@ type config struct {
 	limiter    Limiter
 	limiterSet bool
 	maxBody    int64
+	maxFlight  int64
 	now        func() time.Time
 	observer   func(Observation)
 }
@@ -60,6 +67,13 @@ func WithRateLimiter(l Limiter) Option {
 // WithMaxBodyBytes sets the request body limit (default
 // DefaultMaxBodyBytes; n <= 0 also means the default).
 func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBody = n } }
+
+// WithMaxInFlight caps the requests the handler serves at once (default
+// DefaultMaxInFlight; n <= 0 also means the default). A request counts from
+// the moment ServeHTTP receives it, while its body is still arriving, until
+// its answer is written; past the cap the answer is at once 503
+// ServiceUnavailable with Retry-After: 1, on every route.
+func WithMaxInFlight(n int) Option { return func(c *config) { c.maxFlight = int64(n) } }
 
 // WithClock sets the clock of the durations in logs and observations and of
 // the default rate limiter (default time.Now).
@@ -86,9 +100,10 @@ type Observation struct {
 
 // Handler serves the API. Create it with New.
 type Handler struct {
-	svc *removal.Service
-	mux *http.ServeMux
-	cfg config
+	svc      *removal.Service
+	mux      *http.ServeMux
+	cfg      config
+	inFlight atomic.Int64 // requests between ServeHTTP's start and end
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -110,6 +125,9 @@ func New(svc *removal.Service, opts ...Option) *Handler {
 	}
 	if h.cfg.maxBody <= 0 {
 		h.cfg.maxBody = DefaultMaxBodyBytes
+	}
+	if h.cfg.maxFlight <= 0 {
+		h.cfg.maxFlight = DefaultMaxInFlight
 	}
 	if h.cfg.now == nil {
 		h.cfg.now = time.Now
@@ -187,11 +205,23 @@ func (ex *exchange) newTicket() string {
 	return ex.ticket
 }
 
-// ServeHTTP routes the request and logs and observes it.
+// ServeHTTP admits the request under the cap of requests in flight, routes
+// it, and logs and observes it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.cfg.now()
+	n := h.inFlight.Add(1)
+	defer h.inFlight.Add(-1) // after finish: the answer is written
 	ex := &exchange{ResponseWriter: w, instance: instance(r), traceID: traceID(r.Header)}
 	defer h.finish(ex, r, start)
+	if n > h.cfg.maxFlight {
+		// At once, not after a wait: a client that retries after a second
+		// does better than one whose request queues behind slow bodies.
+		ex.route = h.routeOf(r)
+		ex.Header().Set("Retry-After", "1")
+		writeProblem(ex, newProblem(ex, CodeServiceUnavailable,
+			"The server is answering its maximum of "+strconv.FormatInt(h.cfg.maxFlight, 10)+" requests at once; retry after 1 second."))
+		return
+	}
 	// Unclean paths are 404 here rather than the mux's redirect, whose
 	// Location would lose the base path under http.StripPrefix.
 	if p := r.URL.Path; p == "" || p[0] != '/' || path.Clean(p) != p {
@@ -199,6 +229,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.mux.ServeHTTP(ex, r)
+}
+
+// routeOf is the route the mux would pick for r, for the logs and the
+// observer of a request refused before routing; "" when none would.
+func (h *Handler) routeOf(r *http.Request) string {
+	if p := r.URL.Path; p == "" || p[0] != '/' || path.Clean(p) != p {
+		return ""
+	}
+	_, pattern := h.mux.Handler(r)
+	if i := strings.IndexByte(pattern, ' '); i >= 0 { // "POST /api/..."
+		pattern = pattern[i+1:]
+	}
+	if pattern == "/" {
+		return ""
+	}
+	return pattern
 }
 
 // instance is the request's original path without the query: RequestURI
