@@ -51,7 +51,8 @@
 //	ServiceUnavailable        503     requests in flight at the cap (WithMaxInFlight); Retry-After: 1
 //	StoreBusy                 503     the store or limiter gave up waiting for a lock
 //	                                  (removal.ErrStoreBusy); Retry-After: 1
-//	RequestCancelled          499/503 the request's context ended mid-call (see below)
+//	RequestCancelled          503     a server deadline or shutdown ended the request mid-call (see
+//	                                  below); Retry-After: 1
 //
 // When a request has several validation problems, errorCode is the first
 // one's, detail says how many there are and quotes the first, and errors
@@ -100,14 +101,24 @@
 //   - Unclean paths are 404 rather than ServeMux's redirect, whose Location
 //     would drop the base path under StripPrefix. GET routes also answer
 //     HEAD; Allow for them is "GET, HEAD".
-//   - Cancellation: if the request's context ends while the service runs,
-//     the partial result (requested, processed, succeeded counts) is logged
-//     at Warn with a ticket, and the answer is a RequestCancelled problem
-//     with those counts: status 499 (nginx's "client closed request") when
-//     the client went away, which it will rarely see, or 503 when a server
-//     deadline expired and the client is still waiting. Numbers not reached
-//     are unchanged, so retrying the batch is safe: done numbers then fail
-//     with InvalidStatus.
+//   - A validated batch runs to completion whatever happens to the
+//     connection. net/http cancels a request's context when it reads EOF
+//     from the client, and that is also what a client that shut down its
+//     sending side after the request (legal HTTP/1.1, "nc -N") looks like
+//     while it waits for the answer; the two cannot be told apart. So the
+//     limiter and the service run under the request's values and deadline
+//     but not its plain cancellation: a half-closed client gets its whole
+//     200, and a client that really went away leaves a whole result, in the
+//     access log, rather than a partial one. The work is bounded (at most
+//     500 numbers; stores bound their lock waits).
+//   - What still stops a batch, between chunks: the request's deadline (for
+//     example http.TimeoutHandler) or a cancellation with a cause
+//     (context.WithCancelCause, for example a server's BaseContext
+//     cancelled at shutdown). The partial result (requested, processed,
+//     succeeded counts) is then logged at Warn with a ticket, and the
+//     answer is 503 RequestCancelled with those counts and Retry-After: 1.
+//     Numbers not reached are unchanged, so retrying the batch is safe:
+//     done numbers then fail with InvalidStatus.
 //   - A 500 never carries internal text: the detail is fixed and the error
 //     is logged at Error with the ticket. A panic in the service or store is
 //     recovered, logged with its stack and answered 500; if the answer had

@@ -653,7 +653,7 @@ func TestErrorCodes(t *testing.T) {
 		"DuplicateTelephoneNumber": 400, "InvalidTenantId": 400, "InvalidQueryParameter": 400,
 		"UnsupportedMediaType": 415, "RequestTooLarge": 413, "MethodNotAllowed": 405, "NotFound": 404,
 		"RateLimitExceeded": 429, "InternalError": 500, "ServiceUnavailable": 503, "StoreBusy": 503,
-		"RequestCancelled": 499,
+		"RequestCancelled": 503,
 	}
 	got := map[string]int{}
 	for _, c := range httpapi.ErrorCodes() {

@@ -90,7 +90,7 @@ type Observation struct {
 	// method was not allowed, and "" when no route matched (404): unknown
 	// paths never become metric labels.
 	Route          string
-	Status         int // as written; 499 when the client went away mid-batch
+	Status         int // as written
 	Duration       time.Duration
 	ProcessedCount int // batch routes: numbers that got an outcome
 	SuccessCount   int
@@ -179,6 +179,8 @@ type exchange struct {
 	processed int
 	success   int
 	internal  error // logged at Error level with the ticket, never sent
+	// ctx is the context of the limiter and the service (see workContext).
+	ctx context.Context
 }
 
 func (ex *exchange) WriteHeader(code int) {
@@ -211,7 +213,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.cfg.now()
 	n := h.inFlight.Add(1)
 	defer h.inFlight.Add(-1) // after finish: the answer is written
-	ex := &exchange{ResponseWriter: w, instance: instance(r), traceID: traceID(r.Header)}
+	ctx, stop := workContext(r.Context())
+	defer stop()
+	ex := &exchange{ResponseWriter: w, instance: instance(r), traceID: traceID(r.Header), ctx: ctx}
 	defer h.finish(ex, r, start)
 	if n > h.cfg.maxFlight {
 		// At once, not after a wait: a client that retries after a second
@@ -229,6 +233,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.mux.ServeHTTP(ex, r)
+}
+
+// workContext returns the context the limiter and the service run under: the
+// request's values and deadline, and its cancellations that carry a cause
+// (context.WithCancelCause: a server's shutdown), but not a plain
+// cancellation. net/http cancels a request plainly when it reads EOF from
+// the client, and a client that shut down its sending side after the
+// request (legal HTTP/1.1) is still waiting for the answer; a validated
+// batch is bounded work, so it runs to completion rather than stopping
+// half-applied.
+func workContext(req context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(req))
+	stopAfter := context.AfterFunc(req, func() {
+		if cause := context.Cause(req); cause != context.Canceled {
+			cancel(cause) // a deadline, or a cancellation with a cause
+		}
+	})
+	stopDeadline := context.CancelFunc(func() {})
+	if d, ok := req.Deadline(); ok {
+		ctx, stopDeadline = context.WithDeadline(ctx, d)
+	}
+	return ctx, func() { stopAfter(); stopDeadline(); cancel(nil) }
 }
 
 // routeOf is the route the mux would pick for r, for the logs and the
@@ -364,7 +390,7 @@ func (h *Handler) serveBatch(ex *exchange, r *http.Request, op batchOp) {
 		writeProblem(ex, newProblem(ex, CodeInvalidRequestBody, err.Error()))
 		return
 	}
-	res, err := op.call(h.svc, r.Context(), numbers)
+	res, err := op.call(h.svc, ex.ctx, numbers)
 	ex.processed, ex.success = res.ProcessedCount, res.SuccessCount
 	if err != nil {
 		h.fail(ex, r, err, len(numbers))
@@ -409,7 +435,7 @@ func (h *Handler) admit(ex *exchange, r *http.Request) bool {
 	if h.cfg.limiter == nil {
 		return true
 	}
-	ok, wait, err := h.cfg.limiter.Allow(r.Context())
+	ok, wait, err := h.cfg.limiter.Allow(ex.ctx)
 	if err != nil {
 		h.fail(ex, r, fmt.Errorf("rate limiter: %w", err), 0)
 		return false
@@ -428,19 +454,21 @@ func (h *Handler) admit(ex *exchange, r *http.Request) bool {
 }
 
 // retryAfterBusy is the Retry-After of a StoreBusy answer: a store gives up
-// after a bounded lock wait, so the lock is likely free soon.
+// after a bounded lock wait, so the lock is likely free soon. A cancelled
+// request gets the same.
 const retryAfterBusy = "1"
 
-// fail answers a service error: validation problems are 400; a cancelled
-// request is logged with its partial result (499, or 503 on a deadline); a
-// busy store is 503 StoreBusy, logged at Warn with its partial result; the
-// rest is 500 with the error logged, never sent.
+// fail answers a service error: validation problems are 400; a request
+// whose context ended (a deadline or a shutdown, see workContext) is 503
+// RequestCancelled, logged at Warn with its partial result; a busy store is
+// 503 StoreBusy, logged the same way; the rest is 500 with the error
+// logged, never sent.
 func (h *Handler) fail(ex *exchange, r *http.Request, err error, requested int) {
 	var ve *removal.ValidationError
 	switch {
 	case errors.As(err, &ve) && len(ve.Problems) > 0:
 		writeProblem(ex, validationProblem(ex, ve))
-	case r.Context().Err() == nil && errors.Is(err, removal.ErrStoreBusy):
+	case ex.ctx.Err() == nil && errors.Is(err, removal.ErrStoreBusy):
 		detail := "The store is busy. Retry after " + retryAfterBusy + " second."
 		if requested > 0 {
 			detail = fmt.Sprintf("The store is busy; it gave up after %d of %d numbers were processed (%d succeeded), and the others are unchanged. Retry after %s second.",
@@ -454,21 +482,19 @@ func (h *Handler) fail(ex *exchange, r *http.Request, err error, requested int) 
 			slog.String("error", err.Error()))
 		ex.Header().Set("Retry-After", retryAfterBusy)
 		writeProblem(ex, p)
-	case r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+	case ex.ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
 		detail := "The request was cancelled before it completed."
 		if requested > 0 {
 			detail = fmt.Sprintf("The request was cancelled after %d of %d numbers were processed (%d succeeded); the others are unchanged.",
 				ex.processed, requested, ex.success)
 		}
 		p := newProblem(ex, CodeRequestCancelled, detail)
-		if errors.Is(r.Context().Err(), context.DeadlineExceeded) {
-			p.Status = http.StatusServiceUnavailable
-		}
 		h.cfg.logger.LogAttrs(r.Context(), slog.LevelWarn, "request cancelled",
 			slog.String("errorTicket", p.ErrorTicket), slog.String("traceId", ex.traceID),
 			slog.String("route", ex.route), slog.Int("requestedCount", requested),
 			slog.Int("processedCount", ex.processed), slog.Int("successCount", ex.success),
-			slog.String("error", err.Error()))
+			slog.String("error", err.Error()), slog.String("cause", context.Cause(ex.ctx).Error()))
+		ex.Header().Set("Retry-After", retryAfterBusy)
 		writeProblem(ex, p)
 	default:
 		ex.internal = err
@@ -480,7 +506,7 @@ func (h *Handler) serveSummary(ex *exchange, r *http.Request) {
 	tenant, err := tenantParam(r.URL.RawQuery)
 	var s removal.Summary
 	if err == nil {
-		s, err = h.svc.Summary(r.Context(), tenant)
+		s, err = h.svc.Summary(ex.ctx, tenant)
 	}
 	if err != nil {
 		h.fail(ex, r, err, 0)

@@ -22,13 +22,8 @@ const (
 	CodeRateLimitExceeded    = "RateLimitExceeded"            // 429, with Retry-After
 	CodeServiceUnavailable   = "ServiceUnavailable"           // 503, with Retry-After: requests in flight at the cap
 	CodeStoreBusy            = "StoreBusy"                    // 503, with Retry-After: the store gave up waiting (removal.ErrStoreBusy)
-	CodeRequestCancelled     = "RequestCancelled"             // 499 (client gone) or 503 (deadline); see the package doc
+	CodeRequestCancelled     = "RequestCancelled"             // 503, with Retry-After: a server deadline or shutdown ended the request mid-call
 )
-
-// StatusClientClosedRequest is the status recorded (and written, although the
-// client rarely sees it) when the client cancels a request mid-batch. The
-// number is nginx's convention; net/http has no name for it.
-const StatusClientClosedRequest = 499
 
 // ProblemTypeBase prefixes every problem type: the type of a problem is
 // ProblemTypeBase + its errorCode. The URIs identify the problem types; they
@@ -75,7 +70,7 @@ var table = []kind{
 	{removal.CodeInternal, http.StatusInternalServerError, "Internal error"},
 	{CodeServiceUnavailable, http.StatusServiceUnavailable, "Service unavailable"},
 	{CodeStoreBusy, http.StatusServiceUnavailable, "Store busy"},
-	{CodeRequestCancelled, StatusClientClosedRequest, "Request cancelled"},
+	{CodeRequestCancelled, http.StatusServiceUnavailable, "Request cancelled"},
 }
 
 // codes indexes table by code.
@@ -98,8 +93,7 @@ func ErrorCodes() []string {
 }
 
 // StatusOf returns the HTTP status of an error code, and 500 for an unknown
-// one. RequestCancelled is 499, or 503 when a server deadline, not the
-// client, ended the request.
+// one.
 func StatusOf(code string) int {
 	if k, ok := codes[code]; ok {
 		return k.status
