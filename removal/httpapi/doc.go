@@ -24,8 +24,9 @@
 //
 // Every error is an RFC 9457 problem, application/problem+json, with type
 // (ProblemTypeBase + errorCode), title (fixed per code), status (the HTTP
-// status), detail, instance (the original request path, without the query,
-// also under StripPrefix), errorCode, traceId, errorTicket and, for
+// status), detail, instance (the original request path, escaped, without
+// the query, also under StripPrefix; see Bounds), errorCode, traceId,
+// errorTicket and, for
 // validation errors, errors: field path ("telephoneNumbers[3]") to messages,
 // as ASP.NET's ValidationProblemDetails.
 //
@@ -36,7 +37,7 @@
 //	InvalidRequestBody        400     malformed or truncated JSON, not an object, telephoneNumbers not an
 //	                                  array of strings, data after the value, telephoneNumbers twice,
 //	                                  body unreadable
-//	BatchSizeOutOfRange       400     0 or more than 500 numbers
+//	BatchSizeOutOfRange       400     0 or more than 500 numbers (decoding stops at the 501st)
 //	InvalidTelephoneNumber    400     a number not strictly E.164 (each one listed in errors by index)
 //	DuplicateTelephoneNumber  400     a number given twice (message names both indexes)
 //	InvalidTenantId           400     msTenantId not a GUID, repeated, or badly %-escaped
@@ -66,7 +67,27 @@
 // Content-Length before reading, else while reading), then JSON (400), then
 // the domain's validation (400), then the store. The limiter comes straight
 // after routing so that every request that reaches it counts, bad ones
-// included; a request refused with 429 is not counted.
+// included; a request refused with 429 is not counted. The body is decoded
+// as it arrives, but the size and read checks still come first: once the
+// decoder has its answer, the rest of the body is read and dropped (up to
+// the limit) before any 400.
+//
+// # Bounds
+//
+//   - Memory: nothing is sized from Content-Length. A body announced over
+//     the limit is 413 before it is read; the others are read through a 4
+//     KiB window, keeping only the numbers. Decoding telephoneNumbers stops
+//     at its 501st element: the answer is BatchSizeOutOfRange ("more than
+//     500") without the rest held.
+//   - Echoed values: a value from the request that an answer or a log line
+//     repeats (path, method, header, tenant ID, number) is cut to its first
+//     64 bytes with its full length stated: "+1425..."... (60000 bytes).
+//   - instance is a URI reference and stays one: the escaped path whole up
+//     to 256 bytes (more than any route under a reasonable base path),
+//     else its first 256 bytes, never splitting a %XX escape, and "...".
+//     The access log's path is cut like other echoed values.
+//   - Requests in flight: at most WithMaxInFlight (default 64) at once; see
+//     ServiceUnavailable.
 //
 // # Decisions where the specification is silent
 //

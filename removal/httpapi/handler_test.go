@@ -205,9 +205,10 @@ func TestBatchBadRequests(t *testing.T) {
 			errs:   map[string][]string{"telephoneNumbers": {"telephoneNumbers holds 0 numbers; it must hold between 1 and 500"}},
 		},
 		{
+			// Decoding stops at the 501st element: the count is not known.
 			name: "501Numbers", body: numbersBody(numbersN(501)...), code: "BatchSizeOutOfRange", status: 400, title: "Batch size out of range",
-			detail: "telephoneNumbers holds 501 numbers; it must hold between 1 and 500",
-			errs:   map[string][]string{"telephoneNumbers": {"telephoneNumbers holds 501 numbers; it must hold between 1 and 500"}},
+			detail: "telephoneNumbers holds more than 500 numbers; it must hold between 1 and 500",
+			errs:   map[string][]string{"telephoneNumbers": {"telephoneNumbers holds more than 500 numbers; it must hold between 1 and 500"}},
 		},
 		{
 			name: "InvalidE164EachByIndex", body: numbersBody("+14255551212", "4255551213", "+1 4255551214", "+14255551215", "+999123456789"),

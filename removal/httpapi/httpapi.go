@@ -145,7 +145,7 @@ func New(svc *removal.Service, opts ...Option) *Handler {
 	h.route("GET", RouteOpenAPI, "GET, HEAD", serveOpenAPI)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		ex := w.(*exchange)
-		writeProblem(ex, newProblem(ex, CodeNotFound, "No route matches "+strconv.Quote(r.URL.Path)+"."))
+		writeProblem(ex, newProblem(ex, CodeNotFound, "No route matches "+quote(r.URL.Path)+"."))
 	})
 	return h
 }
@@ -163,7 +163,7 @@ func (h *Handler) route(method, p, allow string, fn func(*exchange, *http.Reques
 		ex := w.(*exchange)
 		ex.route = p
 		ex.Header().Set("Allow", allow)
-		writeProblem(ex, newProblem(ex, CodeMethodNotAllowed, "Method "+r.Method+" is not allowed on this route; allowed: "+allow+"."))
+		writeProblem(ex, newProblem(ex, CodeMethodNotAllowed, "Method "+clip(r.Method)+" is not allowed on this route; allowed: "+allow+"."))
 	})
 }
 
@@ -173,7 +173,8 @@ type exchange struct {
 	http.ResponseWriter
 	status    int
 	route     string
-	instance  string
+	instance  string // of problems
+	path      string // of the access log: the original path, cut
 	traceID   string
 	ticket    string
 	processed int
@@ -215,7 +216,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.inFlight.Add(-1) // after finish: the answer is written
 	ctx, stop := workContext(r.Context())
 	defer stop()
-	ex := &exchange{ResponseWriter: w, instance: instance(r), traceID: traceID(r.Header), ctx: ctx}
+	p := originalPath(r)
+	ex := &exchange{ResponseWriter: w, instance: cutInstance(p), path: clip(p), traceID: traceID(r.Header), ctx: ctx}
 	defer h.finish(ex, r, start)
 	if n > h.cfg.maxFlight {
 		// At once, not after a wait: a client that retries after a second
@@ -229,7 +231,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Unclean paths are 404 here rather than the mux's redirect, whose
 	// Location would lose the base path under http.StripPrefix.
 	if p := r.URL.Path; p == "" || p[0] != '/' || path.Clean(p) != p {
-		writeProblem(ex, newProblem(ex, CodeNotFound, "No route matches "+strconv.Quote(p)+"."))
+		writeProblem(ex, newProblem(ex, CodeNotFound, "No route matches "+quote(p)+"."))
 		return
 	}
 	h.mux.ServeHTTP(ex, r)
@@ -273,10 +275,10 @@ func (h *Handler) routeOf(r *http.Request) string {
 	return pattern
 }
 
-// instance is the request's original path without the query: RequestURI
-// survives http.StripPrefix; URL.Path is the fallback for requests built
-// without one.
-func instance(r *http.Request) string {
+// originalPath is the request's path as sent, escaped, without the query:
+// RequestURI survives http.StripPrefix; URL.Path is the fallback for
+// requests built without one.
+func originalPath(r *http.Request) string {
 	if r.RequestURI != "" {
 		if u, err := url.ParseRequestURI(r.RequestURI); err == nil && u.Path != "" {
 			return u.EscapedPath()
@@ -315,7 +317,7 @@ func (h *Handler) finish(ex *exchange, r *http.Request, start time.Time) {
 	}
 	if log.Enabled(ctx, slog.LevelInfo) { // the default logger discards: build nothing
 		attrs := []slog.Attr{
-			slog.String("method", r.Method), slog.String("route", ex.route), slog.String("path", ex.instance),
+			slog.String("method", clip(r.Method)), slog.String("route", ex.route), slog.String("path", ex.path),
 			slog.Int("status", status), slog.Duration("duration", d),
 			slog.Int("processedCount", ex.processed), slog.Int("successCount", ex.success),
 			slog.String("traceId", ex.traceID),
@@ -380,14 +382,8 @@ func (h *Handler) serveBatch(ex *exchange, r *http.Request, op batchOp) {
 	if op.limited && !h.admit(ex, r) {
 		return
 	}
-	body, ok := h.readBody(ex, r)
+	numbers, ok := h.readNumbers(ex, r)
 	if !ok {
-		return
-	}
-	numbers, err := decodeNumbers(body.Bytes())
-	putBuffer(body)
-	if err != nil {
-		writeProblem(ex, newProblem(ex, CodeInvalidRequestBody, err.Error()))
 		return
 	}
 	res, err := op.call(h.svc, ex.ctx, numbers)

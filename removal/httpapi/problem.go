@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/ocnumbers/ocnumbers/removal"
 )
@@ -101,6 +102,55 @@ func StatusOf(code string) int {
 	return http.StatusInternalServerError
 }
 
+// maxEcho bounds how much of a value the client sent (a path, a header, a
+// tenant ID) an answer or a log line repeats; the full length is stated.
+const maxEcho = 64
+
+// quote is strconv.Quote(s), or, for s over maxEcho bytes, its first maxEcho
+// bytes quoted and the full length: "+1425..."... (60000 bytes).
+func quote(s string) string {
+	if len(s) <= maxEcho {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:maxEcho]) + "... (" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// clip is s, or, for s over maxEcho bytes, its first maxEcho bytes and the
+// full length: for log attributes and unquoted words.
+func clip(s string) string {
+	if len(s) <= maxEcho {
+		return s
+	}
+	return s[:maxEcho] + "... (" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// maxInstance bounds a problem's instance, a URI reference that must stay
+// one: longer than any route under a reasonable base path.
+const maxInstance = 256
+
+// cutInstance is an escaped path, or, over maxInstance bytes, its first
+// maxInstance bytes (fewer, so as not to split a %XX escape) and "...".
+func cutInstance(p string) string {
+	if len(p) <= maxInstance {
+		return p
+	}
+	n := maxInstance
+	if i := strings.LastIndexByte(p[n-2:n], '%'); i >= 0 {
+		n -= 2 - i
+	}
+	return p[:n] + "..."
+}
+
+// cutMessage cuts, in a validation message, the quoted value it repeats
+// when that value is over maxEcho bytes. (The domain cuts the numbers it
+// quotes; a tenant ID it quotes whole.)
+func cutMessage(q removal.Problem) string {
+	if len(q.Value) <= maxEcho {
+		return q.Message
+	}
+	return strings.Replace(q.Message, strconv.Quote(q.Value), quote(q.Value), 1)
+}
+
 // newProblem fills the fields that follow from the code and the exchange.
 func newProblem(ex *exchange, code, detail string) Problem {
 	k, ok := codes[code]
@@ -152,7 +202,7 @@ const internalDetail = "An internal error occurred. Quote the errorTicket when r
 // errorCode is the first problem's code and whose errors list them all.
 func validationProblem(ex *exchange, ve *removal.ValidationError) Problem {
 	first := ve.Problems[0]
-	detail := first.Message
+	detail := cutMessage(first)
 	if first.Code == removal.CodeInvalidTenantID && first.Value != "" { // not the repeated-parameter problem
 		detail = removal.TenantIDMessage // the platform's own wording; errors has the value
 	}
@@ -162,7 +212,7 @@ func validationProblem(ex *exchange, ve *removal.ValidationError) Problem {
 	p := newProblem(ex, first.Code, detail)
 	p.Errors = make(map[string][]string, len(ve.Problems))
 	for _, q := range ve.Problems {
-		p.Errors[q.Field] = append(p.Errors[q.Field], q.Message)
+		p.Errors[q.Field] = append(p.Errors[q.Field], cutMessage(q))
 	}
 	return p
 }
