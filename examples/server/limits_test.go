@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocnumbers/ocnumbers/removal"
 	"github.com/ocnumbers/ocnumbers/removal/httpapi"
 )
 
@@ -62,4 +63,36 @@ func TestMaxInFlightFlag(t *testing.T) {
 	if code == 0 || !strings.Contains(stderr, "-max-in-flight") {
 		t.Errorf("-max-in-flight 0: exit status %d, stderr %q", code, stderr)
 	}
+}
+
+// TestHalfClosedClient: a client that sends a batch and then shuts down its
+// sending side (what "nc -N" does; legal in HTTP/1.1) gets the whole 200
+// answer with every number processed, for three 500-number batches on
+// SQLite. (net/http cancels the request's context when it reads the EOF; a
+// batch stopped between the store's chunks would be half applied.)
+func TestHalfClosedClient(t *testing.T) {
+	const batch, tries = 500, 3
+	var rows []row
+	for i := range batch * tries {
+		rows = append(rows, row{fmt.Sprintf("+1206555%04d", i), tenantA, removal.MarkedForRemoval, true})
+	}
+	db := filepath.Join(t.TempDir(), "halfclose.db")
+	s := startServer(t, "-db", db, "-import", writeCSV(t, rows))
+	addr := strings.TrimPrefix(s.URL, "http://")
+	m := newModel(rows)
+	for try := range tries {
+		var tels []string
+		for _, r := range rows[try*batch : (try+1)*batch] {
+			tels = append(tels, r.tel)
+			m.set(r.tel, removal.ReadyForRemoval)
+		}
+		body := numbersBody(tels...)
+		r, err := rawExchange(addr, fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+			routeReady, addr, len(body), body), http.MethodPost)
+		if err != nil {
+			t.Fatalf("try %d: %v", try, err)
+		}
+		checkBatch(t, r, wantBatch(msgReady, batch))
+	}
+	checkStore(t, openSQLite(t, db), m)
 }
