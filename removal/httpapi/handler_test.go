@@ -708,11 +708,28 @@ func TestBodyEdges(t *testing.T) {
 			t.Errorf("store changed (-before +after):\n%s", diff)
 		}
 	})
-	t.Run("HeadSummary", func(t *testing.T) {
+	t.Run("Head", func(t *testing.T) {
+		// GET routes answer HEAD with GET's status and headers, no body;
+		// POST routes refuse it. (f.do checks each against the document's
+		// head operations.)
 		f := newFixture(t)
-		rec := f.do(t, http.MethodHead, httpapi.RouteSummary, "", "")
-		if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/json" {
-			t.Errorf("status %d, Content-Type %q", rec.Code, rec.Header().Get("Content-Type"))
+		for _, c := range []struct {
+			target, contentType string
+			status              int
+		}{
+			{httpapi.RouteSummary, "application/json", 200},
+			{httpapi.RouteSummary + "?msTenantId=x", "application/problem+json", 400},
+			{httpapi.RouteOpenAPI, "application/yaml", 200},
+			{httpapi.RouteClearRemovalStatus, "application/problem+json", 405},
+		} {
+			get := f.do(t, http.MethodGet, c.target, "", "")
+			rec := f.do(t, http.MethodHead, c.target, "", "")
+			if rec.Code != c.status || rec.Header().Get("Content-Type") != c.contentType || rec.Body.Len() != 0 {
+				t.Errorf("HEAD %s: status %d, Content-Type %q, %d body bytes", c.target, rec.Code, rec.Header().Get("Content-Type"), rec.Body.Len())
+			}
+			if c.status != 405 && rec.Header().Get("Content-Length") != get.Header().Get("Content-Length") {
+				t.Errorf("HEAD %s: Content-Length %q, GET's %q", c.target, rec.Header().Get("Content-Length"), get.Header().Get("Content-Length"))
+			}
 		}
 	})
 	t.Run("NoRequestURI", func(t *testing.T) {

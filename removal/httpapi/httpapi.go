@@ -180,6 +180,7 @@ type exchange struct {
 	processed int
 	success   int
 	internal  error // logged at Error level with the ticket, never sent
+	head      bool  // a HEAD request: headers only
 	// ctx is the context of the limiter and the service (see workContext).
 	ctx context.Context
 }
@@ -217,7 +218,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, stop := workContext(r.Context())
 	defer stop()
 	p := originalPath(r)
-	ex := &exchange{ResponseWriter: w, instance: cutInstance(p), path: clip(p), traceID: traceID(r.Header), ctx: ctx}
+	ex := &exchange{ResponseWriter: w, instance: cutInstance(p), path: clip(p), traceID: traceID(r.Header), ctx: ctx,
+		head: r.Method == http.MethodHead}
 	defer h.finish(ex, r, start)
 	if n > h.cfg.maxFlight {
 		// At once, not after a wait: a client that retries after a second
@@ -517,5 +519,7 @@ func serveOpenAPI(ex *exchange, _ *http.Request) {
 	h.Set("Content-Length", strconv.Itoa(len(openAPI)))
 	h.Set("X-Content-Type-Options", "nosniff") // cacheable: it changes only with the binary
 	ex.WriteHeader(http.StatusOK)
-	ex.Write(openAPI)
+	if !ex.head {
+		ex.Write(openAPI)
+	}
 }

@@ -186,7 +186,9 @@ func writeBody(ex *exchange, status int, contentType string, b []byte) {
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	setCommon(h)
 	ex.WriteHeader(status)
-	ex.Write(b)
+	if !ex.head { // Content-Length is still what GET would send
+		ex.Write(b)
+	}
 }
 
 // setCommon marks every answer as uncacheable (the counts and statuses change
