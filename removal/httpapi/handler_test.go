@@ -157,10 +157,10 @@ func numbersN(n int) []string {
 	return out
 }
 
-// TestBatchBadRequests covers every 4xx of SPEC section 5 and issue 4 on
-// both routes: the whole problem is compared, and the store must be
-// unchanged. An empty want.Detail means "any non-empty detail" (the wording
-// of JSON errors is not part of the contract).
+// TestBatchBadRequests covers every 4xx answer to a batch on both routes:
+// the whole problem is compared, and the store must be unchanged. An empty
+// want.Detail means "any non-empty detail" (the wording of JSON errors is
+// not part of the contract).
 func TestBatchBadRequests(t *testing.T) {
 	const nullMsg = "the request must contain a telephoneNumbers array, not null"
 	nullErrs := map[string][]string{"telephoneNumbers": {nullMsg}}

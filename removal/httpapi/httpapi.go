@@ -85,10 +85,11 @@ func WithObserver(fn func(Observation)) Option { return func(c *config) { c.obse
 
 // Observation describes one finished request.
 type Observation struct {
-	Method string
+	Method string // as sent, cut to 64 bytes like every echoed value
 	// Route is the matched route constant (RouteSummary, ...) also when the
-	// method was not allowed, and "" when no route matched (404): unknown
-	// paths never become metric labels.
+	// method was not allowed or the request was refused at the cap on
+	// requests in flight, and "" when no route matched: unknown paths never
+	// become metric labels.
 	Route          string
 	Status         int // as written
 	Duration       time.Duration
@@ -331,7 +332,7 @@ func (h *Handler) finish(ex *exchange, r *http.Request, start time.Time) {
 	}
 	if h.cfg.observer != nil {
 		h.cfg.observer(Observation{
-			Method: r.Method, Route: ex.route, Status: status, Duration: d,
+			Method: clip(r.Method), Route: ex.route, Status: status, Duration: d,
 			ProcessedCount: ex.processed, SuccessCount: ex.success,
 			TraceID: ex.traceID, ErrorTicket: ex.ticket,
 		})
@@ -347,7 +348,7 @@ func (h *Handler) finish(ex *exchange, r *http.Request, start time.Time) {
 type batchOp struct {
 	limited bool
 	call    func(*removal.Service, context.Context, []string) (removal.BatchResult, error)
-	allOK   string // the seed's message when every number succeeded
+	allOK   string // the platform's message when every number succeeded
 	counts  string // format of the message otherwise: succeeded, processed, failed
 }
 
@@ -398,7 +399,7 @@ func (h *Handler) serveBatch(ex *exchange, r *http.Request, op batchOp) {
 }
 
 // NewEnvelope returns the 200 answer for a batch action's result, with the
-// seeds' messages for the two routed actions and a generic one for the
+// platform's messages for the two routed actions and a generic one for the
 // others (which have no route, but hosts and the quickstart print them the
 // same way).
 func NewEnvelope(a removal.Action, res removal.BatchResult) Envelope {

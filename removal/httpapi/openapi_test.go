@@ -359,7 +359,7 @@ func TestOpenAPIDocument(t *testing.T) {
 	}
 	walk(map[string]any(d["paths"].(map[string]any)), "paths")
 	if n < 6 {
-		t.Errorf("found %d examples, want at least 6 (seeds, success, partial, problems)", n)
+		t.Errorf("found %d examples, want at least 6 (requests, success, partial, problems)", n)
 	}
 }
 
