@@ -40,7 +40,7 @@ func TestMaxInFlightFlag(t *testing.T) {
 	var r response
 	for i := 0; ; i++ {
 		r = s.do(t, request{method: http.MethodGet, path: routeSummary})
-		if r.status == http.StatusServiceUnavailable || i == 200 {
+		if r.status == http.StatusServiceUnavailable || i == 500 {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)

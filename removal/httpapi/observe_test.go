@@ -83,7 +83,7 @@ func TestObservations(t *testing.T) {
 
 // cancellingStore applies the first part numbers through the memstore, then
 // cancels the request's context, and goes on as a store does: it stops with
-// ctx.Err() if its context is done (within 100ms: the handler's context
+// ctx.Err() if its context is done (within 500ms: the handler's context
 // follows the request's asynchronously), else it applies the rest.
 type cancellingStore struct {
 	*memstore.Store
@@ -100,7 +100,7 @@ func (s cancellingStore) Apply(ctx context.Context, numbers []e164.Number, c rem
 	select {
 	case <-ctx.Done():
 		return out, ctx.Err()
-	case <-time.After(100 * time.Millisecond):
+	case <-time.After(500 * time.Millisecond):
 	}
 	rest, err := s.Store.Apply(ctx, numbers[s.part:], c)
 	return append(out, rest...), err
