@@ -32,26 +32,27 @@ func TestMaxInFlightFlag(t *testing.T) {
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
 	body := numbersBody("+14255551212")
-	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-		routeClear, addr, len(body), body[:len(body)/2])
-
-	// The held request reaches the handler soon after its headers; until it
-	// does, the probe is admitted.
-	var r response
-	for i := 0; ; i++ {
-		r = s.do(t, request{method: http.MethodGet, path: routeSummary})
-		if r.status == http.StatusServiceUnavailable || i == 500 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	// Expect: 100-continue: the server answers 100 once the handler reads
+	// the body, so the request is known to hold the slot.
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n",
+		routeClear, addr, len(body))
+	br := bufio.NewReader(conn)
+	if line, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+		t.Fatalf("want 100 Continue, got %q, %v", line, err)
 	}
+	if _, err := br.ReadString('\n'); err != nil { // blank line after 100
+		t.Fatal(err)
+	}
+	io.WriteString(conn, body[:len(body)/2])
+
+	r := s.do(t, request{method: http.MethodGet, path: routeSummary})
 	checkProblem(t, r, wantProblem(503, httpapi.CodeServiceUnavailable, routeSummary))
 	if ra := r.header.Get("Retry-After"); ra != "1" {
 		t.Errorf("Retry-After %q, want 1", ra)
 	}
 
 	io.WriteString(conn, body[len(body)/2:])
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

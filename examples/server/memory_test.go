@@ -143,8 +143,9 @@ const mb = 1024 // kB
 // TestMemoryAnnouncedBodies: 500 connections that each announce a body of
 // the limit (Content-Length: 1048576) and send nothing grow the server's
 // RSS by less than 50 MB: nothing is allocated from the announced length.
-// -max-in-flight is 500, so every one of them is inside the handler (the
-// 501st request, a probe, is refused with 503 once they all are).
+// -max-in-flight is 500, so every one of them is inside the handler: each
+// sends Expect: 100-continue, which the server answers when the handler
+// starts reading the body, and a 501st request is then refused with 503.
 func TestMemoryAnnouncedBodies(t *testing.T) {
 	const conns = 500
 	s := startPlainServer(t, "-db", filepath.Join(t.TempDir(), "mem.db"), "-max-in-flight", strconv.Itoa(conns),
@@ -165,17 +166,21 @@ func TestMemoryAnnouncedBodies(t *testing.T) {
 			t.Fatal(err)
 		}
 		held = append(held, c)
-		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n",
+		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n",
 			routeClear, addr, 1<<20)
+	}
+	for i, c := range held {
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		br := bufio.NewReader(c)
+		if line, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+			t.Fatalf("connection %d: want 100 Continue, got %q, %v", i, line, err)
+		}
 	}
 	probe := func() int {
 		return s.do(t, request{method: http.MethodGet, path: routeSummary}).status
 	}
-	for i := 0; probe() != http.StatusServiceUnavailable; i++ {
-		if i == 500 {
-			t.Fatalf("the %d connections are not all in the handler after 10s", conns)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if st := probe(); st != http.StatusServiceUnavailable {
+		t.Fatalf("a request beside the %d held ones: status %d, want 503", conns, st)
 	}
 	peak := 0
 	for range 5 {

@@ -82,7 +82,7 @@ func TestHalfClosedClient(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	srv, _ := f.serve(t)
+	srv := f.serve(t)
 	addr := srv.Listener.Addr().String()
 	body := numbersBody(tels...)
 
