@@ -243,13 +243,14 @@ func (d *fastDecoder) fill() bool {
 // token's start; ok is false at the end of the body.
 func (d *fastDecoder) peek() (c byte, ok bool) {
 	for {
-		for ; d.r < d.w; d.r++ {
-			if c := d.win[d.r]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
-				d.tok = d.r
+		win, r := d.win[:d.w], d.r
+		for ; r < len(win); r++ {
+			if c := win[r]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+				d.r, d.tok = r, r
 				return c, true
 			}
 		}
-		d.tok = d.r
+		d.r, d.tok = r, r
 		if !d.fill() {
 			return 0, false
 		}
@@ -274,34 +275,95 @@ func (d *fastDecoder) lit(t string) bool {
 }
 
 // str consumes a string of printable ASCII without escapes, the next token
-// (its opening quote peeked), into the arena.
-func (d *fastDecoder) str() bool {
+// (its opening quote peeked), appending it to arena. On failure arena ends
+// with the part read (inStr is still set, for replayed).
+func (d *fastDecoder) str(arena []byte) ([]byte, bool) {
 	d.r++
 	d.inStr = true
-	seg := d.r
 	for {
-		for ; d.r < d.w; d.r++ {
-			c := d.win[d.r]
-			if c == '"' {
-				d.arena = append(d.arena, d.win[seg:d.r]...)
-				d.ends = append(d.ends, len(d.arena))
-				d.inStr, d.comma = false, false
-				d.r++
-				return true
-			}
-			if c < 0x20 || c > 0x7e || c == '\\' {
-				d.arena = append(d.arena, d.win[seg:d.r]...)
-				d.tok = d.r
-				return false
+		win, start := d.win[:d.w], d.r
+		for i := start; i < len(win); i++ {
+			switch strClass[win[i]] {
+			case strQuote:
+				d.inStr = false
+				d.r = i + 1
+				return append(arena, win[start:i]...), true
+			case strOther:
+				d.r, d.tok = i, i
+				return append(arena, win[start:i]...), false
 			}
 		}
-		d.arena = append(d.arena, d.win[seg:d.r]...)
-		d.tok = d.r
+		arena = append(arena, win[start:]...)
+		d.r, d.tok = len(win), len(win)
 		if !d.fill() {
-			return false
+			return arena, false
 		}
-		seg = d.r
 	}
+}
+
+// strClass sorts the bytes of a string for str: printable ASCII but the
+// quote and the backslash is strPlain.
+var strClass = func() (t [256]uint8) {
+	for c := range t {
+		if c < 0x20 || c > 0x7e || c == '\\' {
+			t[c] = strOther
+		}
+	}
+	t['"'] = strQuote
+	return t
+}()
+
+const (
+	strPlain = iota
+	strQuote
+	strOther // an escape, a control or a non-ASCII byte: left to slowNumbers
+)
+
+// What array found.
+const (
+	arrayGaveUp  = iota
+	arrayEnd     // the closing bracket is next
+	arrayTooMany // a comma after the MaxBatchSize-th element is next
+)
+
+// array consumes the elements of telephoneNumbers, its opening bracket
+// consumed. The arena and the ends live in locals meanwhile: a store to one
+// of d's slices costs a write barrier while the GC runs, and there would be
+// two per number.
+func (d *fastDecoder) array() int {
+	arena, ends := d.arena, d.ends
+	res := arrayGaveUp
+	c, more := d.peek()
+	for more {
+		if c == ']' && !d.comma { // after '[' or an element
+			res = arrayEnd
+			break
+		}
+		var ok bool
+		if c != '"' {
+			break
+		}
+		if arena, ok = d.str(arena); !ok {
+			break
+		}
+		ends = append(ends, len(arena))
+		d.comma = false
+		if c, more = d.peek(); !more || c == ']' {
+			continue
+		}
+		if c != ',' {
+			break
+		}
+		if len(ends) == removal.MaxBatchSize {
+			res = arrayTooMany // as slowNumbers: a comma after the last allowed element
+			break
+		}
+		d.r++
+		d.comma = true
+		c, more = d.peek()
+	}
+	d.arena, d.ends = arena, ends
+	return res
 }
 
 // decode runs the one pass. ok is false when it gave up: the body is not in
@@ -332,31 +394,11 @@ func (d *fastDecoder) decode() (numbers []string, ok bool, err error) {
 		return nil, false, nil
 	}
 	d.state = stArray
-	if c, more = d.peek(); !more {
+	switch d.array() {
+	case arrayGaveUp:
 		return nil, false, nil
-	}
-	for c != ']' {
-		if c != '"' || !d.str() {
-			return nil, false, nil
-		}
-		if c, more = d.peek(); !more {
-			return nil, false, nil
-		}
-		if c == ']' {
-			break
-		}
-		if c != ',' {
-			return nil, false, nil
-		}
-		if len(d.ends) == removal.MaxBatchSize {
-			// As slowNumbers: a comma after the last allowed element.
-			return nil, true, errTooMany
-		}
-		d.r++
-		d.comma = true
-		if c, more = d.peek(); !more || c != '"' {
-			return nil, false, nil
-		}
+	case arrayTooMany:
+		return nil, true, errTooMany
 	}
 	d.r++
 	d.state = stArrayEnd
