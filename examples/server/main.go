@@ -21,6 +21,7 @@
 //	-actor-header NAME     request header naming who made a request, kept in the numbers' history
 //	-rate-limit N          ready-for-removal requests allowed per -rate-window (default 300)
 //	-rate-window D         the rate limiter's sliding window (default 1m)
+//	-max-in-flight N       requests served at once; past it 503 ServiceUnavailable with Retry-After: 1 (default 64)
 //	-read-header-timeout D, -read-timeout D, -write-timeout D, -idle-timeout D
 //	                       http.Server timeouts (defaults 5s, 30s, 60s, 120s)
 //	-log-level L           DEBUG, INFO (default: one line per request), WARN or ERROR
@@ -113,6 +114,7 @@ type config struct {
 	logLevel                       slog.Level
 	rateLimit                      int
 	rateWindow                     time.Duration
+	maxInFlight                    int
 	readHeaderTimeout, readTimeout time.Duration
 	writeTimeout, idleTimeout      time.Duration
 	shutdownTimeout                time.Duration
@@ -138,6 +140,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "lowest level logged to stderr: DEBUG, INFO (one line per request), WARN, ERROR")
 	fs.IntVar(&c.rateLimit, "rate-limit", 300, "ready-for-removal requests allowed per -rate-window")
 	fs.DurationVar(&c.rateWindow, "rate-window", time.Minute, "sliding window of the ready-for-removal rate limit")
+	fs.IntVar(&c.maxInFlight, "max-in-flight", httpapi.DefaultMaxInFlight, "requests served at once, bodies still arriving included; past it 503 ServiceUnavailable with Retry-After: 1")
 	fs.DurationVar(&c.readHeaderTimeout, "read-header-timeout", 5*time.Second, "http.Server ReadHeaderTimeout")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 30*time.Second, "http.Server ReadTimeout")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 60*time.Second, "http.Server WriteTimeout")
@@ -159,6 +162,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.rateLimit < 1 || c.rateWindow <= 0 {
 		return c, errors.New("-rate-limit and -rate-window must be positive")
+	}
+	if c.maxInFlight < 1 {
+		return c, errors.New("-max-in-flight must be positive")
 	}
 	if err := c.jobs.check(set); err != nil {
 		return c, err
@@ -219,6 +225,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	opts := []httpapi.Option{
 		httpapi.WithLogger(log),
 		httpapi.WithRateLimiter(httpapi.NewSlidingWindow(c.rateLimit, c.rateWindow, time.Now)),
+		httpapi.WithMaxInFlight(c.maxInFlight),
 	}
 	if name := c.actorHeader; name != "" {
 		opts = append(opts, httpapi.WithActor(func(r *http.Request) string { return r.Header.Get(name) }))

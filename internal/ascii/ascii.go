@@ -1,26 +1,31 @@
-// Package ascii compares names the way the project's formats define them:
-// case-insensitively in ASCII letters only, so that Unicode look-alikes (the
-// long s 'ſ', the Kelvin sign 'K') never match an ASCII name.
+// Package ascii matches names the way the wire formats define them: in ASCII.
+//
+// Case-insensitive comparison folds the letters A-Z and a-z and nothing else.
+// Unicode case folding would let look-alikes through: strings.EqualFold
+// takes "ſ" (U+017F, long s) for "s" and the Kelvin sign "K" (U+212A) for
+// "k", so "mſTenantId" would match "msTenantId". Here every byte outside the
+// ASCII letters must be equal as it is.
 package ascii
 
-// EqualFold reports whether a and b are equal when ASCII letters A-Z and a-z
-// are folded to one case; every other byte must be identical.
+// EqualFold reports whether a and b are equal when the ASCII letters are
+// folded to one case. Every other byte, including each byte of a non-ASCII
+// character, is compared exactly.
 func EqualFold(a, b string) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if x == y {
+		ca, cb := a[i], b[i]
+		if ca == cb {
 			continue
 		}
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
+		if 'A' <= ca && ca <= 'Z' {
+			ca += 'a' - 'A'
 		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
+		if 'A' <= cb && cb <= 'Z' {
+			cb += 'a' - 'A'
 		}
-		if x != y || x < 'a' || x > 'z' {
+		if ca != cb {
 			return false
 		}
 	}

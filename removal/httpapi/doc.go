@@ -1,5 +1,4 @@
-// Package httpapi serves the removal workflow over HTTP: the wire contract of
-// SPEC section 5, on net/http alone.
+// Package httpapi serves the removal workflow over HTTP, on net/http alone.
 //
 //	POST /api/v3/oc/action/clear-removal-status          MarkedForRemoval -> Active
 //	POST /api/v3/oc/numbers/action/ready-for-removal     MarkedForRemoval -> ReadyForRemoval (rate limited)
@@ -18,16 +17,17 @@
 // NumberNotFound, NotOperatorConnect or InvalidStatus, currentStatus unless
 // NumberNotFound, detail); status is "success", "partialSuccess" (some
 // succeeded) or "failure" (none did); succeeded is true only for "success";
-// message is the seeds' text when all succeeded, else it gives the counts.
-// The summary answers {"markedForRemovalCount", "readyForRemovalCount",
-// "totalCount"}.
+// message is the platform's text when all succeeded, else it gives the
+// counts. The summary answers {"markedForRemovalCount",
+// "readyForRemovalCount", "totalCount"}.
 //
 // Every error is an RFC 9457 problem, application/problem+json, with type
 // (ProblemTypeBase + errorCode), title (fixed per code), status (the HTTP
-// status), detail, instance (the original request path, without the query,
-// also under StripPrefix), errorCode, traceId, errorTicket and, for
-// validation errors, errors: field path ("telephoneNumbers[3]") to messages,
-// as ASP.NET's ValidationProblemDetails.
+// status), detail, instance (the original request path, escaped, without
+// the query, also under StripPrefix; see Bounds), errorCode, traceId,
+// errorTicket and, for validation errors, errors: field path
+// ("telephoneNumbers[3]") to messages, as ASP.NET's ValidationProblemDetails.
+// Every 503 carries Retry-After: 1.
 //
 // # Error codes
 //
@@ -36,10 +36,11 @@
 //	InvalidRequestBody        400     malformed or truncated JSON, not an object, telephoneNumbers not an
 //	                                  array of strings, data after the value, telephoneNumbers twice,
 //	                                  body unreadable
-//	BatchSizeOutOfRange       400     0 or more than 500 numbers
+//	BatchSizeOutOfRange       400     0 or more than 500 numbers (decoding stops at the 501st)
 //	InvalidTelephoneNumber    400     a number not strictly E.164 (each one listed in errors by index)
 //	DuplicateTelephoneNumber  400     a number given twice (message names both indexes)
 //	InvalidTenantId           400     msTenantId not a GUID, repeated, or badly %-escaped
+//	InvalidQueryParameter     400     another query parameter malformed (routes that take one)
 //	UnsupportedMediaType      415     Content-Type missing, unparsable, not application/json or */*+json,
 //	                                  a charset other than UTF-8, or a Content-Encoding other than identity
 //	RequestTooLarge           413     body over the limit (1 MiB), announced or read
@@ -47,7 +48,10 @@
 //	NotFound                  404     no route (also unclean paths such as "//x" or a trailing "/")
 //	RateLimitExceeded         429     ready-for-removal over its limit; Retry-After in whole seconds
 //	InternalError             500     store or limiter failure, panic; details only in the log
-//	RequestCancelled          499/503 the request's context ended mid-call (see below)
+//	ServiceUnavailable        503     requests in flight at the cap (WithMaxInFlight), on any path
+//	StoreBusy                 503     the store or the limiter gave up waiting for a lock
+//	                                  (removal.ErrStoreBusy); the detail gives the partial result
+//	RequestCancelled          503     a server deadline or shutdown stopped the request (see Connections)
 //
 // When a request has several validation problems, errorCode is the first
 // one's, detail says how many there are and quotes the first, and errors
@@ -55,14 +59,56 @@
 //
 // # Order of checks (POST)
 //
-// Route, method, then the rate limiter (ready-for-removal only), then
-// Content-Encoding and Content-Type (415), then size (413, from
-// Content-Length before reading, else while reading), then JSON (400), then
-// the domain's validation (400), then the store. The limiter comes straight
-// after routing so that every request that reaches it counts, bad ones
-// included; a request refused with 429 is not counted.
+// The cap on requests in flight, then route, method, then the rate limiter
+// (ready-for-removal only), then Content-Encoding and Content-Type (415),
+// then size (413, from Content-Length before reading, else while reading),
+// then JSON (400), then the domain's validation (400), then the store. The
+// limiter comes straight after routing so that every request that reaches
+// it counts, bad ones included; a request refused with 429 is not counted.
+// The body is decoded as it arrives, yet size and read errors still come
+// before JSON ones: once the decoder has its answer, the rest of the body is
+// read and dropped (up to the limit) before any 400.
 //
-// # Decisions where the specification is silent
+// # Bounds
+//
+//   - Requests in flight: at most WithMaxInFlight (default 64). A request
+//     counts from the moment ServeHTTP receives it, while its body is still
+//     arriving, until its answer is written; past the cap it is answered at
+//     once, 503 ServiceUnavailable.
+//   - Memory: nothing is sized from Content-Length. A body announced over
+//     the limit is 413 before it is read; the others are read through a 4
+//     KiB window, keeping only the numbers. Decoding telephoneNumbers stops
+//     at its 501st element: BatchSizeOutOfRange ("more than 500"), the rest
+//     not held.
+//   - Echoed values: a value from the request that an answer or a log line
+//     repeats (path, method, header, tenant ID, number) is cut to its first
+//     64 bytes with its full length stated: "+1425..."... (60000 bytes).
+//   - instance is a URI reference and stays one: the escaped path, whole up
+//     to 256 bytes (more than any route under a reasonable base path), else
+//     its first 256 bytes, never splitting a %XX escape, then "...". The
+//     access log's path is cut like the other echoed values.
+//
+// # Connections
+//
+//   - A validated batch runs to completion whatever happens to the
+//     connection. net/http cancels a request's context when it reads EOF
+//     from the client, which is also what a client that shut down its
+//     sending side after the request (legal HTTP/1.1, "nc -N") looks like
+//     while it waits for its answer. So the limiter and the service run
+//     with the request's values and deadline but without that plain
+//     cancellation: a half-closed client gets its whole 200, and a client
+//     that went away leaves a whole result, in the access log, not a
+//     partial one. The work is bounded: 500 numbers, and stores bound their
+//     lock waits.
+//   - The request's deadline (http.TimeoutHandler, for one) and a
+//     cancellation with a cause (context.WithCancelCause, such as a server
+//     BaseContext cancelled at shutdown) still stop a batch, between the
+//     store's chunks: 503 RequestCancelled with the partial result
+//     (requested, processed and succeeded counts), also logged at Warn with
+//     the ticket. Numbers not reached are unchanged, so retrying the batch
+//     is safe: done numbers then fail with InvalidStatus.
+//
+// # Other decisions
 //
 //   - Problem type URIs are ProblemTypeBase + errorCode: identifiers, not
 //     promised to resolve; title is fixed per code (InvalidTenantId's is the
@@ -76,29 +122,26 @@
 //   - errorTicket is new for every problem answer (26 random characters,
 //     crypto/rand.Text), logged with the access log line, and for 500s with
 //     the internal error.
-//   - JSON: the telephoneNumbers member matches case-insensitively like
-//     encoding/json (ASP.NET binds that way too); other members are ignored;
-//     the member given twice is InvalidRequestBody, not last-wins, because a
-//     proxy that read the first list would disagree about what was acted on.
-//     A null array element is the string "" and fails E.164 at its index.
-//     Invalid UTF-8 inside strings is replaced by U+FFFD (encoding/json), so
+//   - Names match case-insensitively in ASCII only (A-Z and a-z fold,
+//     nothing else): the member telephoneNumbers, the parameter msTenantId,
+//     media types. A Unicode look-alike such as "telephoneNumber\u017f"
+//     (long s) or "m\u017fTenantId" is an unknown member or parameter,
+//     ignored; a non-ASCII Content-Type is 415.
+//   - JSON: members other than telephoneNumbers are ignored; the member
+//     given twice is InvalidRequestBody, not last-wins, because a proxy that
+//     read the first list would disagree about what was acted on. A null
+//     array element is the string "" and fails E.164 at its index. Invalid
+//     UTF-8 inside strings is replaced by U+FFFD (as encoding/json does), so
 //     such a number fails E.164 at its index; elsewhere it is harmless.
 //   - Content types: parameters are allowed, but a charset must be UTF-8
 //     (RFC 8259 requires UTF-8 JSON between systems).
-//   - msTenantId matches case-insensitively; "msTenantId=" and a bare
-//     "msTenantId" are empty, meaning all tenants, but repeated is 400 even
-//     when empty. Malformed pairs of other names are ignored.
+//   - "msTenantId=" and a bare "msTenantId" are empty, meaning all tenants,
+//     but repeated is 400 even when empty. Malformed pairs of other names
+//     are ignored.
 //   - Unclean paths are 404 rather than ServeMux's redirect, whose Location
 //     would drop the base path under StripPrefix. GET routes also answer
-//     HEAD; Allow for them is "GET, HEAD".
-//   - Cancellation: if the request's context ends while the service runs,
-//     the partial result (requested, processed, succeeded counts) is logged
-//     at Warn with a ticket, and the answer is a RequestCancelled problem
-//     with those counts: status 499 (nginx's "client closed request") when
-//     the client went away, which it will rarely see, or 503 when a server
-//     deadline expired and the client is still waiting. Numbers not reached
-//     are unchanged, so retrying the batch is safe: done numbers then fail
-//     with InvalidStatus.
+//     HEAD (GET's status and headers, no body); Allow for them is
+//     "GET, HEAD".
 //   - A 500 never carries internal text: the detail is fixed and the error
 //     is logged at Error with the ticket. A panic in the service or store is
 //     recovered, logged with its stack and answered 500; if the answer had
@@ -113,11 +156,11 @@
 // # Observability
 //
 // Each request writes one Info line "request" to the WithLogger logger:
-// method, route (the route constant, "" for 404), path (as in instance),
-// status, duration,
-// processedCount, successCount, traceId and errorTicket when there is one.
-// 500s add an Error line "internal error" with the error; cancellations a
-// Warn line "request cancelled" with the partial result. The WithObserver
-// hook gets the same facts as an Observation, once per request, after the
-// answer is written.
+// method, route (the route constant, "" when none matched), path (the
+// original path, cut as above), status, duration, processedCount,
+// successCount, traceId and errorTicket when there is one. 500s add an
+// Error line "internal error" with the error; a stopped request a Warn line
+// "request cancelled", a busy store a Warn line "store busy", each with the
+// partial result. The WithObserver hook gets the same facts as an
+// Observation, once per request, after the answer is written.
 package httpapi

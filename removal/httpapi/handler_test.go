@@ -157,10 +157,10 @@ func numbersN(n int) []string {
 	return out
 }
 
-// TestBatchBadRequests covers every 4xx of SPEC section 5 and issue 4 on
-// both routes: the whole problem is compared, and the store must be
-// unchanged. An empty want.Detail means "any non-empty detail" (the wording
-// of JSON errors is not part of the contract).
+// TestBatchBadRequests covers every 4xx answer to a batch on both routes:
+// the whole problem is compared, and the store must be unchanged. An empty
+// want.Detail means "any non-empty detail" (the wording of JSON errors is
+// not part of the contract).
 func TestBatchBadRequests(t *testing.T) {
 	const nullMsg = "the request must contain a telephoneNumbers array, not null"
 	nullErrs := map[string][]string{"telephoneNumbers": {nullMsg}}
@@ -183,6 +183,9 @@ func TestBatchBadRequests(t *testing.T) {
 		{name: "EmptyObject", body: "{}", code: "NullRequestBody", status: 400, title: "Request body is null", detail: nullMsg, errs: nullErrs},
 		{name: "NullMember", body: `{"telephoneNumbers": null}`, code: "NullRequestBody", status: 400, title: "Request body is null", detail: nullMsg, errs: nullErrs},
 		{name: "OnlyUnknownMembers", body: `{"numbers": ["+14255551212"], "x": {"y": [1, null]}}`, code: "NullRequestBody", status: 400, title: "Request body is null", detail: nullMsg, errs: nullErrs},
+		// The key matches in ASCII only: U+017F (long s) is not "s".
+		{name: "LookAlikeKeyOnly", body: "{\"telephoneNumber\u017f\": [\"+14255551212\"]}", code: "NullRequestBody", status: 400, title: "Request body is null", detail: nullMsg, errs: nullErrs},
+		{name: "LookAlikeKeyUpperCase", body: "{\"TELEPHONENUMBER\u017f\": [\"+14255551212\"]}", code: "NullRequestBody", status: 400, title: "Request body is null", detail: nullMsg, errs: nullErrs},
 		{name: "StringInsteadOfArray", body: `{"telephoneNumbers": "+14255551212"}`, code: "InvalidRequestBody", status: 400, title: "Invalid request body"},
 		{name: "NumbersNotStrings", body: `{"telephoneNumbers": [14255551212]}`, code: "InvalidRequestBody", status: 400, title: "Invalid request body"},
 		{name: "ObjectInArray", body: `{"telephoneNumbers": [{"n": "+14255551212"}]}`, code: "InvalidRequestBody", status: 400, title: "Invalid request body"},
@@ -202,9 +205,10 @@ func TestBatchBadRequests(t *testing.T) {
 			errs:   map[string][]string{"telephoneNumbers": {"telephoneNumbers holds 0 numbers; it must hold between 1 and 500"}},
 		},
 		{
+			// Decoding stops at the 501st element: the count is not known.
 			name: "501Numbers", body: numbersBody(numbersN(501)...), code: "BatchSizeOutOfRange", status: 400, title: "Batch size out of range",
-			detail: "telephoneNumbers holds 501 numbers; it must hold between 1 and 500",
-			errs:   map[string][]string{"telephoneNumbers": {"telephoneNumbers holds 501 numbers; it must hold between 1 and 500"}},
+			detail: "telephoneNumbers holds more than 500 numbers; it must hold between 1 and 500",
+			errs:   map[string][]string{"telephoneNumbers": {"telephoneNumbers holds more than 500 numbers; it must hold between 1 and 500"}},
 		},
 		{
 			name: "InvalidE164EachByIndex", body: numbersBody("+14255551212", "4255551213", "+1 4255551214", "+14255551215", "+999123456789"),
@@ -248,6 +252,9 @@ func TestBatchBadRequests(t *testing.T) {
 		{name: "FormEncoded", contentType: "application/x-www-form-urlencoded", body: "telephoneNumbers=%2B14255551212", code: "UnsupportedMediaType", status: 415, title: "Unsupported media type"},
 		{name: "BareJSONSuffix", contentType: "application/+json", body: numbersBody("+14255551212"), code: "UnsupportedMediaType", status: 415, title: "Unsupported media type"},
 		{name: "UnparsableContentType", contentType: "application/json; charset", body: numbersBody("+14255551212"), code: "UnsupportedMediaType", status: 415, title: "Unsupported media type"},
+		// Media types are ASCII tokens: mime.ParseMediaType would lower-case
+		// the Kelvin sign (U+212A) to "k" and accept the type.
+		{name: "NonASCIIContentType", contentType: "application/vnd.\u212Ax+json", body: numbersBody("+14255551212"), code: "UnsupportedMediaType", status: 415, title: "Unsupported media type"},
 		{name: "Latin1Charset", contentType: "application/json; charset=iso-8859-1", body: numbersBody("+14255551212"), code: "UnsupportedMediaType", status: 415, title: "Unsupported media type"},
 		{name: "GzipEncoding", hdr: []string{"Content-Encoding", "gzip"}, body: numbersBody("+14255551212"), code: "UnsupportedMediaType", status: 415, title: "Unsupported media type"},
 		{name: "OverLimitAnnounced", body: tooBig, code: "RequestTooLarge", status: 413, title: "Request too large", detail: "The request body is larger than 1048576 bytes."},
@@ -305,6 +312,7 @@ func TestBatchAccepts(t *testing.T) {
 		{"UpperCaseType", "APPLICATION/JSON", numbersBody("+14255551212"), 1},
 		{"UnknownMembersIgnored", "application/json", `{"a": 1, "telephoneNumbers": ["+14255551212"], "b": {"telephoneNumbers": 5}}`, 1},
 		{"MemberNameAnyCase", "application/json", `{"TelephoneNumbers": ["+14255551212"]}`, 1},
+		{"LookAlikeMemberIsUnknown", "application/json", "{\"telephoneNumbers\": [\"+14255551212\"], \"telephoneNumber\u017f\": [\"+14255551213\"]}", 1},
 		{"IdentityEncoding", "application/json", numbersBody("+14255551212"), 1},
 	}
 	for _, br := range batchRoutes {
@@ -390,6 +398,12 @@ func TestSummary(t *testing.T) {
 		{"NameAnyCase", "?MSTENANTID=" + tenantA, removal.Summary{MarkedForRemovalCount: 2, TotalCount: 2}},
 		{"UnknownTenant", "?msTenantId=00000000-0000-0000-0000-000000000001", removal.Summary{}},
 		{"OtherParamsIgnored", "?x=%zz&msTenantId=" + tenantA + "&y", removal.Summary{MarkedForRemovalCount: 2, TotalCount: 2}},
+		// The name matches in ASCII only: "m\u017fTenantId" (U+017F, long
+		// s) is an unknown parameter, so it is ignored, also beside the real
+		// one (no "given twice").
+		{"LookAlikeNameIgnored", "?m%C5%BFTenantId=abc", removal.Summary{MarkedForRemovalCount: 3, ReadyForRemovalCount: 1, TotalCount: 4}},
+		{"LookAlikeNameBesideTheName", "?m%C5%BFTenantId=" + tenantB + "&msTenantId=" + tenantA, removal.Summary{MarkedForRemovalCount: 2, TotalCount: 2}},
+		{"LookAlikeNameUnescaped", "?m\u017fTenantId=abc", removal.Summary{MarkedForRemovalCount: 3, ReadyForRemovalCount: 1, TotalCount: 4}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -550,6 +564,111 @@ func TestInternalError(t *testing.T) {
 	}
 }
 
+// TestStoreBusy checks a store that gives up waiting for a lock
+// (removal.ErrStoreBusy) is a 503 StoreBusy with Retry-After, never a 500:
+// on both batch routes (with the part applied before it gave up in the
+// detail and the log), on the summary, and from a limiter on a busy store.
+func TestStoreBusy(t *testing.T) {
+	tests := []struct {
+		name, method, route, body string
+		limiter                   httpapi.Limiter
+		detail                    string
+		logged                    map[string]any // the Warn line, without time, ticket and trace
+	}{
+		{name: "ClearRemovalStatus", method: http.MethodPost, route: httpapi.RouteClearRemovalStatus,
+			body:   numbersBody("+14255551212", "+14255551213", "+14255551214"),
+			detail: "The store is busy; it gave up after 1 of 3 numbers were processed (1 succeeded), and the others are unchanged. Retry after 1 second.",
+			logged: map[string]any{"level": "WARN", "msg": "store busy", "route": httpapi.RouteClearRemovalStatus,
+				"requestedCount": 3.0, "processedCount": 1.0, "successCount": 1.0, "error": errBusy.Error()}},
+		{name: "ReadyForRemoval", method: http.MethodPost, route: httpapi.RouteReadyForRemoval,
+			body:   numbersBody("+14255551214", "+14255551213"),
+			detail: "The store is busy; it gave up after 1 of 2 numbers were processed (0 succeeded), and the others are unchanged. Retry after 1 second.",
+			logged: map[string]any{"level": "WARN", "msg": "store busy", "route": httpapi.RouteReadyForRemoval,
+				"requestedCount": 2.0, "processedCount": 1.0, "successCount": 0.0, "error": errBusy.Error()}},
+		{name: "Summary", method: http.MethodGet, route: httpapi.RouteSummary,
+			detail: "The store is busy. Retry after 1 second.",
+			logged: map[string]any{"level": "WARN", "msg": "store busy", "route": httpapi.RouteSummary,
+				"requestedCount": 0.0, "processedCount": 0.0, "successCount": 0.0, "error": errBusy.Error()}},
+		{name: "Limiter", method: http.MethodPost, route: httpapi.RouteReadyForRemoval, limiter: busyLimiter{},
+			body:   numbersBody("+14255551212"),
+			detail: "The store is busy. Retry after 1 second.",
+			logged: map[string]any{"level": "WARN", "msg": "store busy", "route": httpapi.RouteReadyForRemoval,
+				"requestedCount": 0.0, "processedCount": 0.0, "successCount": 0.0, "error": "rate limiter: " + errBusy.Error()}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var opts []httpapi.Option
+			if tt.limiter != nil {
+				opts = append(opts, httpapi.WithRateLimiter(tt.limiter))
+			}
+			f := newFixtureOn(t, func(st *memstore.Store) removal.Store { return busyStore{Store: st, part: 1} }, opts...)
+			before := f.snapshot(t)
+			rec := f.do(t, tt.method, tt.route, "application/json", tt.body)
+			if strings.Contains(rec.Body.String(), "SECRET") {
+				t.Errorf("body leaks the store's error: %s", rec.Body)
+			}
+			if ra := rec.Header().Get("Retry-After"); ra != "1" {
+				t.Errorf("Retry-After %q, want 1", ra)
+			}
+			got := problem(t, rec)
+			want := wantProblem("StoreBusy", 503, "Store busy", tt.detail, tt.route, nil)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("problem (-want +got):\n%s", diff)
+			}
+			var warn map[string]any
+			for _, l := range f.logs.lines(t) {
+				if l["level"] == "WARN" {
+					warn = l
+				}
+				if l["level"] == "ERROR" {
+					t.Errorf("a busy store is logged as an internal error: %v", l)
+				}
+			}
+			delete(warn, "time")
+			delete(warn, "errorTicket")
+			delete(warn, "traceId")
+			if diff := cmp.Diff(tt.logged, warn); diff != "" {
+				t.Errorf("warn line (-want +got):\n%s", diff)
+			}
+			after := f.snapshot(t)
+			if tt.name == "ClearRemovalStatus" {
+				before["+14255551212"] = after["+14255551212"] // the one number applied
+				if after["+14255551212"].Status != removal.Active {
+					t.Errorf("+14255551212: %s, want Active (applied before the store gave up)", after["+14255551212"].Status)
+				}
+			}
+			if diff := cmp.Diff(before, after); diff != "" {
+				t.Errorf("store changed (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestErrorCodes pins the error-code table: each code's status, and the
+// request-level codes shared with package removal.
+func TestErrorCodes(t *testing.T) {
+	if httpapi.CodeInvalidRequestBody != removal.CodeInvalidRequestBody {
+		t.Errorf("CodeInvalidRequestBody %q, removal's %q", httpapi.CodeInvalidRequestBody, removal.CodeInvalidRequestBody)
+	}
+	want := map[string]int{
+		"NullRequestBody": 400, "InvalidRequestBody": 400, "BatchSizeOutOfRange": 400, "InvalidTelephoneNumber": 400,
+		"DuplicateTelephoneNumber": 400, "InvalidTenantId": 400, "InvalidQueryParameter": 400,
+		"UnsupportedMediaType": 415, "RequestTooLarge": 413, "MethodNotAllowed": 405, "NotFound": 404,
+		"RateLimitExceeded": 429, "InternalError": 500, "ServiceUnavailable": 503, "StoreBusy": 503,
+		"RequestCancelled": 503, "NumberNotFound": 404, "ReconcileGuard": 409,
+	}
+	got := map[string]int{}
+	for _, c := range httpapi.ErrorCodes() {
+		got[c] = httpapi.StatusOf(c)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("codes and statuses (-want +got):\n%s", diff)
+	}
+	if httpapi.CodeStoreBusy != "StoreBusy" || httpapi.CodeServiceUnavailable != "ServiceUnavailable" {
+		t.Errorf("CodeStoreBusy %q, CodeServiceUnavailable %q", httpapi.CodeStoreBusy, httpapi.CodeServiceUnavailable)
+	}
+}
+
 // errReader fails mid-body, like a client that drops the connection.
 type errReader struct{ n int }
 
@@ -590,11 +709,28 @@ func TestBodyEdges(t *testing.T) {
 			t.Errorf("store changed (-before +after):\n%s", diff)
 		}
 	})
-	t.Run("HeadSummary", func(t *testing.T) {
+	t.Run("Head", func(t *testing.T) {
+		// GET routes answer HEAD with GET's status and headers, no body;
+		// POST routes refuse it. (f.do checks each against the document's
+		// head operations.)
 		f := newFixture(t)
-		rec := f.do(t, http.MethodHead, httpapi.RouteSummary, "", "")
-		if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/json" {
-			t.Errorf("status %d, Content-Type %q", rec.Code, rec.Header().Get("Content-Type"))
+		for _, c := range []struct {
+			target, contentType string
+			status              int
+		}{
+			{httpapi.RouteSummary, "application/json", 200},
+			{httpapi.RouteSummary + "?msTenantId=x", "application/problem+json", 400},
+			{httpapi.RouteOpenAPI, "application/yaml", 200},
+			{httpapi.RouteClearRemovalStatus, "application/problem+json", 405},
+		} {
+			get := f.do(t, http.MethodGet, c.target, "", "")
+			rec := f.do(t, http.MethodHead, c.target, "", "")
+			if rec.Code != c.status || rec.Header().Get("Content-Type") != c.contentType || rec.Body.Len() != 0 {
+				t.Errorf("HEAD %s: status %d, Content-Type %q, %d body bytes", c.target, rec.Code, rec.Header().Get("Content-Type"), rec.Body.Len())
+			}
+			if c.status != 405 && rec.Header().Get("Content-Length") != get.Header().Get("Content-Length") {
+				t.Errorf("HEAD %s: Content-Length %q, GET's %q", c.target, rec.Header().Get("Content-Length"), get.Header().Get("Content-Length"))
+			}
 		}
 	})
 	t.Run("NoRequestURI", func(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 	"path"
 	"runtime/debug"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ocnumbers/ocnumbers/removal"
@@ -34,6 +36,10 @@ const (
 // DefaultMaxBodyBytes is the default request body limit: 1 MiB.
 const DefaultMaxBodyBytes = 1 << 20
 
+// DefaultMaxInFlight is the default cap on requests in flight in one
+// Handler.
+const DefaultMaxInFlight = 64
+
 //go:embed openapi.yaml
 var openAPI []byte
 
@@ -49,6 +55,7 @@ type config struct {
 	limiter    Limiter
 	limiterSet bool
 	maxBody    int64
+	maxFlight  int64
 	now        func() time.Time
 	observer   func(Observation)
 	actor      func(*http.Request) string
@@ -69,6 +76,13 @@ func WithRateLimiter(l Limiter) Option {
 // DefaultMaxBodyBytes; n <= 0 also means the default).
 func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBody = n } }
 
+// WithMaxInFlight caps the requests the handler serves at once (default
+// DefaultMaxInFlight; n <= 0 also means the default). A request counts from
+// the moment ServeHTTP receives it, while its body is still arriving, until
+// its answer is written; past the cap the answer is at once 503
+// ServiceUnavailable with Retry-After: 1, on every route.
+func WithMaxInFlight(n int) Option { return func(c *config) { c.maxFlight = int64(n) } }
+
 // WithClock sets the clock of the durations in logs and observations and of
 // the default rate limiter (default time.Now).
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
@@ -84,12 +98,13 @@ func WithActor(fn func(*http.Request) string) Option { return func(c *config) { 
 
 // Observation describes one finished request.
 type Observation struct {
-	Method string
+	Method string // as sent, cut to 64 bytes like every echoed value
 	// Route is the matched route constant (RouteSummary, ...) also when the
-	// method was not allowed, and "" when no route matched (404): unknown
-	// paths never become metric labels.
+	// method was not allowed or the request was refused at the cap on
+	// requests in flight, and "" when no route matched: unknown paths never
+	// become metric labels.
 	Route          string
-	Status         int // as written; 499 when the client went away mid-batch
+	Status         int // as written
 	Duration       time.Duration
 	ProcessedCount int // batch routes: numbers that got an outcome
 	SuccessCount   int
@@ -99,9 +114,10 @@ type Observation struct {
 
 // Handler serves the API. Create it with New.
 type Handler struct {
-	svc *removal.Service
-	mux *http.ServeMux
-	cfg config
+	svc      *removal.Service
+	mux      *http.ServeMux
+	cfg      config
+	inFlight atomic.Int64 // requests between ServeHTTP's start and end
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -123,6 +139,9 @@ func New(svc *removal.Service, opts ...Option) *Handler {
 	}
 	if h.cfg.maxBody <= 0 {
 		h.cfg.maxBody = DefaultMaxBodyBytes
+	}
+	if h.cfg.maxFlight <= 0 {
+		h.cfg.maxFlight = DefaultMaxInFlight
 	}
 	if h.cfg.now == nil {
 		h.cfg.now = time.Now
@@ -148,7 +167,7 @@ func New(svc *removal.Service, opts ...Option) *Handler {
 	h.route("GET", RouteOpenAPI, "GET, HEAD", serveOpenAPI)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		ex := w.(*exchange)
-		writeProblem(ex, newProblem(ex, CodeNotFound, "No route matches "+strconv.Quote(r.URL.Path)+"."))
+		writeProblem(ex, newProblem(ex, CodeNotFound, "No route matches "+quote(r.URL.Path)+"."))
 	})
 	return h
 }
@@ -166,7 +185,7 @@ func (h *Handler) route(method, p, allow string, fn func(*exchange, *http.Reques
 		ex := w.(*exchange)
 		ex.route = p
 		ex.Header().Set("Allow", allow)
-		writeProblem(ex, newProblem(ex, CodeMethodNotAllowed, "Method "+r.Method+" is not allowed on this route; allowed: "+allow+"."))
+		writeProblem(ex, newProblem(ex, CodeMethodNotAllowed, "Method "+clip(r.Method)+" is not allowed on this route; allowed: "+allow+"."))
 	})
 }
 
@@ -176,12 +195,16 @@ type exchange struct {
 	http.ResponseWriter
 	status    int
 	route     string
-	instance  string
+	instance  string // of problems
+	path      string // of the access log: the original path, cut
 	traceID   string
 	ticket    string
 	processed int
 	success   int
 	internal  error // logged at Error level with the ticket, never sent
+	head      bool  // a HEAD request: headers only
+	// ctx is the context of the limiter and the service (see workContext).
+	ctx context.Context
 }
 
 func (ex *exchange) WriteHeader(code int) {
@@ -208,24 +231,78 @@ func (ex *exchange) newTicket() string {
 	return ex.ticket
 }
 
-// ServeHTTP routes the request and logs and observes it.
+// ServeHTTP admits the request under the cap of requests in flight, routes
+// it, and logs and observes it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.cfg.now()
-	ex := &exchange{ResponseWriter: w, instance: instance(r), traceID: traceID(r.Header)}
+	n := h.inFlight.Add(1)
+	defer h.inFlight.Add(-1) // after finish: the answer is written
+	ctx, stop := workContext(r.Context())
+	defer stop()
+	p := originalPath(r)
+	ex := &exchange{ResponseWriter: w, instance: cutInstance(p), path: clip(p), traceID: traceID(r.Header), ctx: ctx,
+		head: r.Method == http.MethodHead}
 	defer h.finish(ex, r, start)
+	if n > h.cfg.maxFlight {
+		// At once, not after a wait: a client that retries after a second
+		// does better than one whose request queues behind slow bodies.
+		ex.route = h.routeOf(r)
+		ex.Header().Set("Retry-After", "1")
+		writeProblem(ex, newProblem(ex, CodeServiceUnavailable,
+			"The server is answering its maximum of "+strconv.FormatInt(h.cfg.maxFlight, 10)+" requests at once; retry after 1 second."))
+		return
+	}
 	// Unclean paths are 404 here rather than the mux's redirect, whose
 	// Location would lose the base path under http.StripPrefix.
 	if p := r.URL.Path; p == "" || p[0] != '/' || path.Clean(p) != p {
-		writeProblem(ex, newProblem(ex, CodeNotFound, "No route matches "+strconv.Quote(p)+"."))
+		writeProblem(ex, newProblem(ex, CodeNotFound, "No route matches "+quote(p)+"."))
 		return
 	}
 	h.mux.ServeHTTP(ex, r)
 }
 
-// instance is the request's original path without the query: RequestURI
-// survives http.StripPrefix; URL.Path is the fallback for requests built
-// without one.
-func instance(r *http.Request) string {
+// workContext returns the context the limiter and the service run under: the
+// request's values and deadline, and its cancellations that carry a cause
+// (context.WithCancelCause: a server's shutdown), but not a plain
+// cancellation. net/http cancels a request plainly when it reads EOF from
+// the client, and a client that shut down its sending side after the
+// request (legal HTTP/1.1) is still waiting for the answer; a validated
+// batch is bounded work, so it runs to completion rather than stopping
+// half-applied.
+func workContext(req context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(req))
+	stopAfter := context.AfterFunc(req, func() {
+		if cause := context.Cause(req); cause != context.Canceled {
+			cancel(cause) // a deadline, or a cancellation with a cause
+		}
+	})
+	stopDeadline := context.CancelFunc(func() {})
+	if d, ok := req.Deadline(); ok {
+		ctx, stopDeadline = context.WithDeadline(ctx, d)
+	}
+	return ctx, func() { stopAfter(); stopDeadline(); cancel(nil) }
+}
+
+// routeOf is the route the mux would pick for r, for the logs and the
+// observer of a request refused before routing; "" when none would.
+func (h *Handler) routeOf(r *http.Request) string {
+	if p := r.URL.Path; p == "" || p[0] != '/' || path.Clean(p) != p {
+		return ""
+	}
+	_, pattern := h.mux.Handler(r)
+	if i := strings.IndexByte(pattern, ' '); i >= 0 { // "POST /api/..."
+		pattern = pattern[i+1:]
+	}
+	if pattern == "/" {
+		return ""
+	}
+	return pattern
+}
+
+// originalPath is the request's path as sent, escaped, without the query:
+// RequestURI survives http.StripPrefix; URL.Path is the fallback for
+// requests built without one.
+func originalPath(r *http.Request) string {
 	if r.RequestURI != "" {
 		if u, err := url.ParseRequestURI(r.RequestURI); err == nil && u.Path != "" {
 			return u.EscapedPath()
@@ -264,7 +341,7 @@ func (h *Handler) finish(ex *exchange, r *http.Request, start time.Time) {
 	}
 	if log.Enabled(ctx, slog.LevelInfo) { // the default logger discards: build nothing
 		attrs := []slog.Attr{
-			slog.String("method", r.Method), slog.String("route", ex.route), slog.String("path", ex.instance),
+			slog.String("method", clip(r.Method)), slog.String("route", ex.route), slog.String("path", ex.path),
 			slog.Int("status", status), slog.Duration("duration", d),
 			slog.Int("processedCount", ex.processed), slog.Int("successCount", ex.success),
 			slog.String("traceId", ex.traceID),
@@ -276,7 +353,7 @@ func (h *Handler) finish(ex *exchange, r *http.Request, start time.Time) {
 	}
 	if h.cfg.observer != nil {
 		h.cfg.observer(Observation{
-			Method: r.Method, Route: ex.route, Status: status, Duration: d,
+			Method: clip(r.Method), Route: ex.route, Status: status, Duration: d,
 			ProcessedCount: ex.processed, SuccessCount: ex.success,
 			TraceID: ex.traceID, ErrorTicket: ex.ticket,
 		})
@@ -292,7 +369,7 @@ func (h *Handler) finish(ex *exchange, r *http.Request, start time.Time) {
 type batchOp struct {
 	limited bool
 	call    func(*removal.Service, context.Context, []string) (removal.BatchResult, error)
-	allOK   string // the seed's message when every number succeeded
+	allOK   string // the platform's message when every number succeeded
 	counts  string // format of the message otherwise: succeeded, processed, failed
 }
 
@@ -334,14 +411,8 @@ func (h *Handler) serveBatch(ex *exchange, r *http.Request, op batchOp) {
 	if op.limited && !h.admit(ex, r) {
 		return
 	}
-	body, ok := h.readBody(ex, r)
+	numbers, ok := h.readNumbers(ex, r)
 	if !ok {
-		return
-	}
-	numbers, err := decodeNumbers(body.Bytes())
-	putBuffer(body)
-	if err != nil {
-		writeProblem(ex, newProblem(ex, CodeInvalidRequestBody, err.Error()))
 		return
 	}
 	res, err := op.call(h.svc, h.audit(ex, r), numbers)
@@ -360,11 +431,11 @@ func (h *Handler) audit(ex *exchange, r *http.Request) context.Context {
 	if h.cfg.actor != nil {
 		a.Actor = h.cfg.actor(r)
 	}
-	return removal.WithAudit(r.Context(), a)
+	return removal.WithAudit(ex.ctx, a)
 }
 
 // NewEnvelope returns the 200 answer for a batch action's result, with the
-// seeds' messages for the two routed actions and a generic one for the
+// platform's messages for the two routed actions and a generic one for the
 // others (which have no route, but hosts and the quickstart print them the
 // same way).
 func NewEnvelope(a removal.Action, res removal.BatchResult) Envelope {
@@ -401,10 +472,9 @@ func (h *Handler) admit(ex *exchange, r *http.Request) bool {
 	if h.cfg.limiter == nil {
 		return true
 	}
-	ok, wait, err := h.cfg.limiter.Allow(r.Context())
+	ok, wait, err := h.cfg.limiter.Allow(ex.ctx)
 	if err != nil {
-		ex.internal = fmt.Errorf("rate limiter: %w", err)
-		writeProblem(ex, newProblem(ex, removal.CodeInternal, internalDetail))
+		h.fail(ex, r, fmt.Errorf("rate limiter: %w", err), 0)
 		return false
 	}
 	if ok {
@@ -420,32 +490,50 @@ func (h *Handler) admit(ex *exchange, r *http.Request) bool {
 	return false
 }
 
-// fail answers a service error: validation problems are 400; a cancelled
-// request is logged with its partial result (499, or 503 on a deadline); the
-// rest is 500 with the error logged, never sent.
+// retryAfterBusy is the Retry-After of a StoreBusy answer: a store gives up
+// after a bounded lock wait, so the lock is likely free soon. A cancelled
+// request gets the same.
+const retryAfterBusy = "1"
+
+// fail answers a service error: validation problems are 400; a request
+// whose context ended (a deadline or a shutdown, see workContext) is 503
+// RequestCancelled, logged at Warn with its partial result; a busy store is
+// 503 StoreBusy, logged the same way; the rest is 500 with the error
+// logged, never sent.
 func (h *Handler) fail(ex *exchange, r *http.Request, err error, requested int) {
 	var ve *removal.ValidationError
 	switch {
 	case errors.As(err, &ve) && len(ve.Problems) > 0:
 		writeProblem(ex, validationProblem(ex, ve))
 	case errors.Is(err, removal.ErrNotFound):
-		writeProblem(ex, newProblem(ex, removal.CodeNumberNotFound,
-			"The number "+cutQuote(r.PathValue("telephoneNumber"))+" is not stored and has no history."))
-	case r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		writeProblem(ex, newProblem(ex, removal.CodeNumberNotFound, notFoundDetail(ex, r)))
+	case ex.ctx.Err() == nil && errors.Is(err, removal.ErrStoreBusy):
+		detail := "The store is busy. Retry after " + retryAfterBusy + " second."
+		if requested > 0 {
+			detail = fmt.Sprintf("The store is busy; it gave up after %d of %d numbers were processed (%d succeeded), and the others are unchanged. Retry after %s second.",
+				ex.processed, requested, ex.success, retryAfterBusy)
+		}
+		p := newProblem(ex, CodeStoreBusy, detail)
+		h.cfg.logger.LogAttrs(r.Context(), slog.LevelWarn, "store busy",
+			slog.String("errorTicket", p.ErrorTicket), slog.String("traceId", ex.traceID),
+			slog.String("route", ex.route), slog.Int("requestedCount", requested),
+			slog.Int("processedCount", ex.processed), slog.Int("successCount", ex.success),
+			slog.String("error", err.Error()))
+		ex.Header().Set("Retry-After", retryAfterBusy)
+		writeProblem(ex, p)
+	case ex.ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
 		detail := "The request was cancelled before it completed."
 		if requested > 0 {
 			detail = fmt.Sprintf("The request was cancelled after %d of %d numbers were processed (%d succeeded); the others are unchanged.",
 				ex.processed, requested, ex.success)
 		}
 		p := newProblem(ex, CodeRequestCancelled, detail)
-		if errors.Is(r.Context().Err(), context.DeadlineExceeded) {
-			p.Status = http.StatusServiceUnavailable
-		}
 		h.cfg.logger.LogAttrs(r.Context(), slog.LevelWarn, "request cancelled",
 			slog.String("errorTicket", p.ErrorTicket), slog.String("traceId", ex.traceID),
 			slog.String("route", ex.route), slog.Int("requestedCount", requested),
 			slog.Int("processedCount", ex.processed), slog.Int("successCount", ex.success),
-			slog.String("error", err.Error()))
+			slog.String("error", err.Error()), slog.String("cause", context.Cause(ex.ctx).Error()))
+		ex.Header().Set("Retry-After", retryAfterBusy)
 		writeProblem(ex, p)
 	default:
 		ex.internal = err
@@ -457,7 +545,7 @@ func (h *Handler) serveSummary(ex *exchange, r *http.Request) {
 	tenant, err := tenantParam(r.URL.RawQuery)
 	var s removal.Summary
 	if err == nil {
-		s, err = h.svc.Summary(r.Context(), tenant)
+		s, err = h.svc.Summary(ex.ctx, tenant)
 	}
 	if err != nil {
 		h.fail(ex, r, err, 0)
@@ -472,5 +560,7 @@ func serveOpenAPI(ex *exchange, _ *http.Request) {
 	h.Set("Content-Length", strconv.Itoa(len(openAPI)))
 	h.Set("X-Content-Type-Options", "nosniff") // cacheable: it changes only with the binary
 	ex.WriteHeader(http.StatusOK)
-	ex.Write(openAPI)
+	if !ex.head {
+		ex.Write(openAPI)
+	}
 }

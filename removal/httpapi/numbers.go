@@ -57,7 +57,7 @@ func parseQuery(raw string, names ...string) (queryParams, error) {
 		}
 		val, err := url.QueryUnescape(v)
 		if err != nil {
-			problems = append(problems, paramProblem(name, v, name+" "+cutQuote(v)+" is not validly %-escaped"))
+			problems = append(problems, paramProblem(name, v, name+" "+quote(v)+" is not validly %-escaped"))
 			continue
 		}
 		got[name] = val
@@ -81,15 +81,6 @@ func paramProblem(name, value, msg string) removal.Problem {
 	return removal.Problem{Field: name, Index: -1, Value: value, Code: code, Message: msg}
 }
 
-// cutQuote quotes a value for a message, cut to 64 bytes with its length
-// stated.
-func cutQuote(v string) string {
-	if len(v) <= 64 {
-		return strconv.Quote(v)
-	}
-	return strconv.Quote(v[:64]) + "... (" + strconv.Itoa(len(v)) + " bytes)"
-}
-
 // intParam reads an optional decimal integer parameter (ASCII digits only,
 // no sign) into *dst; absent or empty leaves it.
 func (q queryParams) intParam(name string, dst *int, rule string) *removal.Problem {
@@ -98,7 +89,7 @@ func (q queryParams) intParam(name string, dst *int, rule string) *removal.Probl
 		return nil
 	}
 	bad := func() *removal.Problem {
-		p := paramProblem(name, v, name+" "+cutQuote(v)+" is not valid: "+rule)
+		p := paramProblem(name, v, name+" "+quote(v)+" is not valid: "+rule)
 		return &p
 	}
 	for i := 0; i < len(v); i++ {
@@ -139,7 +130,7 @@ func (h *Handler) serveList(ex *exchange, r *http.Request) {
 			st, err := removal.ParseStatus(strings.Trim(item, " \t"))
 			if err != nil {
 				problems = append(problems, paramProblem("acquiredNumberStatus", item,
-					"acquiredNumberStatus "+cutQuote(item)+" is not a status: want Active, ReleaseRequested, MarkedForRemoval or ReadyForRemoval (or 0-3), or a comma-separated list of them"))
+					"acquiredNumberStatus "+quote(item)+" is not a status: want Active, ReleaseRequested, MarkedForRemoval or ReadyForRemoval (or 0-3), or a comma-separated list of them"))
 				continue
 			}
 			lq.Statuses = append(lq.Statuses, st)
@@ -152,7 +143,7 @@ func (h *Handler) serveList(ex *exchange, r *http.Request) {
 		h.fail(ex, r, &removal.ValidationError{Problems: problems}, 0)
 		return
 	}
-	page, err := h.svc.List(r.Context(), lq)
+	page, err := h.svc.List(ex.ctx, lq)
 	if err != nil {
 		h.fail(ex, r, err, 0)
 		return
@@ -161,7 +152,7 @@ func (h *Handler) serveList(ex *exchange, r *http.Request) {
 }
 
 func (h *Handler) serveNumber(ex *exchange, r *http.Request) {
-	n, err := h.svc.Get(r.Context(), r.PathValue("telephoneNumber"))
+	n, err := h.svc.Get(ex.ctx, r.PathValue("telephoneNumber"))
 	if err != nil {
 		h.fail(ex, r, err, 0)
 		return
@@ -180,7 +171,7 @@ func (h *Handler) serveHistory(ex *exchange, r *http.Request) {
 		h.fail(ex, r, &removal.ValidationError{Problems: problems}, 0)
 		return
 	}
-	page, err := h.svc.History(r.Context(), r.PathValue("telephoneNumber"), hq)
+	page, err := h.svc.History(ex.ctx, r.PathValue("telephoneNumber"), hq)
 	if err != nil {
 		h.fail(ex, r, err, 0)
 		return
@@ -327,7 +318,7 @@ func intMember(name string, v json.Number, lo, hi int) (int, error) {
 	if err != nil || n < lo || n > hi {
 		return 0, &removal.ValidationError{Problems: []removal.Problem{{Field: name, Index: -1, Value: string(v),
 			Code:    removal.CodeInvalidRequestBody,
-			Message: name + " is " + cutQuote(string(v)) + "; it must be an integer from " + strconv.Itoa(lo) + " to " + strconv.Itoa(hi)}}}
+			Message: name + " is " + quote(string(v)) + "; it must be an integer from " + strconv.Itoa(lo) + " to " + strconv.Itoa(hi)}}}
 	}
 	return n, nil
 }
@@ -462,4 +453,13 @@ func (h *Handler) servePurge(ex *exchange, r *http.Request) {
 		a.Message += "; more numbers match: run again"
 	}
 	writeJSON(ex, a)
+}
+
+// notFoundDetail words the 404 of a one-number route.
+func notFoundDetail(ex *exchange, r *http.Request) string {
+	n := quote(r.PathValue("telephoneNumber"))
+	if ex.route == RouteHistory {
+		return "The number " + n + " is not stored and has no history."
+	}
+	return "The number " + n + " is not stored."
 }

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -81,66 +82,108 @@ func TestObservations(t *testing.T) {
 }
 
 // cancellingStore applies the first part numbers through the memstore, then
-// cancels the request's context and reports the prefix with its error, as
-// the Store contract describes for a cancelled batch.
+// cancels the request's context, and goes on as a store does: it stops with
+// ctx.Err() if its context is done (within 500ms: the handler's context
+// follows the request's asynchronously), else it applies the rest.
 type cancellingStore struct {
 	*memstore.Store
 	part   int
-	cancel context.CancelFunc
+	cancel func()
 }
 
 func (s cancellingStore) Apply(ctx context.Context, numbers []e164.Number, c removal.Change) ([]removal.Outcome, error) {
-	out, err := s.Store.Apply(context.WithoutCancel(ctx), numbers[:s.part], c)
+	out, err := s.Store.Apply(ctx, numbers[:s.part], c)
 	if err != nil {
 		return out, err
 	}
 	s.cancel()
-	return out, ctx.Err()
+	select {
+	case <-ctx.Done():
+		return out, ctx.Err()
+	case <-time.After(500 * time.Millisecond):
+	}
+	rest, err := s.Store.Apply(ctx, numbers[s.part:], c)
+	return append(out, rest...), err
 }
 
-// TestCancelledMidBatch checks a client that goes away mid-batch: the prefix
-// is applied, the rest untouched, the partial result is logged with the
-// ticket, and the answer is a 499 problem.
+// errShutdown is the cause a server cancels its requests with at shutdown.
+var errShutdown = errors.New("server shutting down")
+
+// TestCancelledMidBatch cancels the request's context after the first
+// number of a batch. A plain cancellation, what net/http does when the
+// client's side of the connection closes (a half-closed client is still
+// waiting for the answer), does not stop a validated batch: every number is
+// processed and the answer is the whole 200. A cancellation with a cause (a
+// server's shutdown) stops it between chunks: the prefix is applied, the
+// rest untouched, the partial result logged with the ticket, and the answer
+// a 503 RequestCancelled with Retry-After.
 func TestCancelledMidBatch(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	f := newFixtureOn(t, func(st *memstore.Store) removal.Store {
-		return cancellingStore{Store: st, part: 1, cancel: cancel}
+	body := numbersBody("+14255551212", "+14255551213", "+14255551217")
+	t.Run("PlainCancelRunsToCompletion", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		f := newFixtureOn(t, func(st *memstore.Store) removal.Store {
+			return cancellingStore{Store: st, part: 1, cancel: cancel}
+		})
+		rec := f.send(t, request{method: http.MethodPost, target: httpapi.RouteReadyForRemoval, contentType: "application/json",
+			body: strings.NewReader(body), ctx: ctx})
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"processedCount":3,"successCount":3`) {
+			t.Fatalf("status %d, body %s; want the whole batch", rec.Code, rec.Body)
+		}
+		for _, n := range []e164.Number{"+14255551212", "+14255551213", "+14255551217"} {
+			if s := f.status(t, n); s != removal.ReadyForRemoval {
+				t.Errorf("%s: %s, want ReadyForRemoval", n, s)
+			}
+		}
+		if o := f.obs[0]; o.Status != 200 || o.ProcessedCount != 3 || o.SuccessCount != 3 {
+			t.Errorf("observation %+v", o)
+		}
 	})
-	rec := f.send(t, request{method: http.MethodPost, target: httpapi.RouteReadyForRemoval, contentType: "application/json",
-		body: strings.NewReader(numbersBody("+14255551212", "+14255551213", "+14255551217")), ctx: ctx})
-	got := problem(t, rec)
-	want := wantProblem("RequestCancelled", 499, "Request cancelled",
-		"The request was cancelled after 1 of 3 numbers were processed (1 succeeded); the others are unchanged.", httpapi.RouteReadyForRemoval, nil)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("problem (-want +got):\n%s", diff)
-	}
-	for n, st := range map[e164.Number]removal.NumberStatus{
-		"+14255551212": removal.ReadyForRemoval, "+14255551213": removal.MarkedForRemoval, "+14255551217": removal.MarkedForRemoval,
-	} {
-		if s := f.status(t, n); s != st {
-			t.Errorf("%s: %s, want %s", n, s, st)
+	t.Run("CancelWithCauseStops", func(t *testing.T) {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		defer cancel(nil)
+		f := newFixtureOn(t, func(st *memstore.Store) removal.Store {
+			return cancellingStore{Store: st, part: 1, cancel: func() { cancel(errShutdown) }}
+		})
+		rec := f.send(t, request{method: http.MethodPost, target: httpapi.RouteReadyForRemoval, contentType: "application/json",
+			body: strings.NewReader(body), ctx: ctx})
+		got := problem(t, rec)
+		want := wantProblem("RequestCancelled", 503, "Request cancelled",
+			"The request was cancelled after 1 of 3 numbers were processed (1 succeeded); the others are unchanged.", httpapi.RouteReadyForRemoval, nil)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("problem (-want +got):\n%s", diff)
 		}
-	}
-	var warn map[string]any
-	for _, l := range f.logs.lines(t) {
-		if l["level"] == "WARN" {
-			warn = l
+		if ra := rec.Header().Get("Retry-After"); ra != "1" {
+			t.Errorf("Retry-After %q, want 1", ra)
 		}
-	}
-	delete(warn, "time")
-	delete(warn, "errorTicket")
-	delete(warn, "traceId")
-	wantWarn := map[string]any{
-		"level": "WARN", "msg": "request cancelled", "route": httpapi.RouteReadyForRemoval,
-		"requestedCount": 3.0, "processedCount": 1.0, "successCount": 1.0, "error": "context canceled",
-	}
-	if diff := cmp.Diff(wantWarn, warn); diff != "" {
-		t.Errorf("warn line (-want +got):\n%s", diff)
-	}
-	if o := f.obs[0]; o.Status != 499 || o.ProcessedCount != 1 || o.SuccessCount != 1 {
-		t.Errorf("observation %+v", o)
-	}
+		for n, st := range map[e164.Number]removal.NumberStatus{
+			"+14255551212": removal.ReadyForRemoval, "+14255551213": removal.MarkedForRemoval, "+14255551217": removal.MarkedForRemoval,
+		} {
+			if s := f.status(t, n); s != st {
+				t.Errorf("%s: %s, want %s", n, s, st)
+			}
+		}
+		var warn map[string]any
+		for _, l := range f.logs.lines(t) {
+			if l["level"] == "WARN" {
+				warn = l
+			}
+		}
+		delete(warn, "time")
+		delete(warn, "errorTicket")
+		delete(warn, "traceId")
+		wantWarn := map[string]any{
+			"level": "WARN", "msg": "request cancelled", "route": httpapi.RouteReadyForRemoval,
+			"requestedCount": 3.0, "processedCount": 1.0, "successCount": 1.0,
+			"error": "context canceled", "cause": errShutdown.Error(),
+		}
+		if diff := cmp.Diff(wantWarn, warn); diff != "" {
+			t.Errorf("warn line (-want +got):\n%s", diff)
+		}
+		if o := f.obs[0]; o.Status != 503 || o.ProcessedCount != 1 || o.SuccessCount != 1 {
+			t.Errorf("observation %+v", o)
+		}
+	})
 }
 
 // TestDeadlineExpired checks a server deadline that expires before the

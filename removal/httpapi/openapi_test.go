@@ -15,9 +15,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ocnumbers/ocnumbers/removal"
 	"github.com/ocnumbers/ocnumbers/removal/httpapi"
 )
 
@@ -92,7 +94,7 @@ func (d oaDoc) resolve(v any) map[string]any {
 var schemaKeywords = map[string]bool{
 	"$ref": true, "type": true, "enum": true, "required": true, "properties": true,
 	"additionalProperties": true, "items": true, "minItems": true, "maxItems": true,
-	"minimum": true, "maximum": true, "pattern": true, "description": true,
+	"uniqueItems": true, "minimum": true, "maximum": true, "pattern": true, "maxLength": true, "description": true,
 }
 
 // validate checks v against schema s and returns every violation.
@@ -156,8 +158,16 @@ func (d oaDoc) validate(s any, v any, at string) []string {
 		if n, ok := sm["maxItems"].(json.Number); ok && int64(len(a)) > must(n.Int64()) {
 			bad("%d items, maxItems %s", len(a), n)
 		}
+		seen := map[string]int{}
 		for i, e := range a {
 			errs = append(errs, d.validate(sm["items"], e, at+"["+strconv.Itoa(i)+"]")...)
+			if sm["uniqueItems"] == true {
+				k := fmt.Sprintf("%T %v", e, e)
+				if j, dup := seen[k]; dup {
+					bad("items %d and %d are equal, uniqueItems", j, i)
+				}
+				seen[k] = i
+			}
 		}
 	case "string":
 		str, ok := v.(string)
@@ -167,6 +177,9 @@ func (d oaDoc) validate(s any, v any, at string) []string {
 		}
 		if p, ok := sm["pattern"].(string); ok && !regexp.MustCompile(p).MatchString(str) {
 			bad("%q does not match %s", str, p)
+		}
+		if n, ok := sm["maxLength"].(json.Number); ok && int64(utf8.RuneCountInString(str)) > must(n.Int64()) {
+			bad("%d characters, maxLength %s", utf8.RuneCountInString(str), n)
 		}
 	case "integer":
 		n, ok := v.(json.Number)
@@ -207,30 +220,34 @@ func must[T any](v T, err error) T {
 
 // checkResponse fails t unless the answer to method path (relative to the
 // handler's root) is documented: its status listed for the operation (404
-// and 405 for paths or methods the document lacks), its required headers
-// present, its content type listed, and its body valid against the schema.
+// and 405 for paths or methods the document lacks, or the 503 any request
+// may get), its required headers present, its content type listed, and its
+// body valid against the schema. An answer to HEAD has no body; when its
+// response declares no content, its Content-Type is not checked either.
 func checkResponse(t testing.TB, d oaDoc, method, path string, rec *httptest.ResponseRecorder) {
 	t.Helper()
 	var resp map[string]any
 	status := strconv.Itoa(rec.Code)
 	ops := obj(obj(d["paths"])[docPath(d, path)])
-	if method == http.MethodHead {
-		method = http.MethodGet
-	}
 	op := obj(ops[strings.ToLower(method)])
+	component := func(name string) map[string]any {
+		return d.resolve(obj(obj(d["components"])["responses"])[name])
+	}
 	switch {
+	case (ops == nil || op == nil) && rec.Code == http.StatusServiceUnavailable:
+		resp = component("ServiceUnavailable")
 	case ops == nil:
 		if rec.Code != http.StatusNotFound {
 			t.Errorf("openapi: %s %s is not documented, but the answer is %d, not 404", method, path, rec.Code)
 			return
 		}
-		resp = d.resolve(obj(obj(d["components"])["responses"])["NotFound"])
+		resp = component("NotFound")
 	case op == nil:
 		if rec.Code != http.StatusMethodNotAllowed {
 			t.Errorf("openapi: %s %s is not documented, but the answer is %d, not 405", method, path, rec.Code)
 			return
 		}
-		resp = d.resolve(obj(obj(d["components"])["responses"])["MethodNotAllowed"])
+		resp = component("MethodNotAllowed")
 	default:
 		resp = d.resolve(obj(op["responses"])[status])
 		if resp == nil {
@@ -241,6 +258,14 @@ func checkResponse(t testing.TB, d oaDoc, method, path string, rec *httptest.Res
 	for name, h := range obj(resp["headers"]) {
 		if obj(h)["required"] == true && rec.Header().Get(name) == "" {
 			t.Errorf("openapi: %s %s %s: required header %s missing", method, path, status, name)
+		}
+	}
+	if method == http.MethodHead {
+		if rec.Body.Len() > 0 {
+			t.Errorf("openapi: HEAD %s %s: %d body bytes", path, status, rec.Body.Len())
+		}
+		if resp["content"] == nil {
+			return
 		}
 	}
 	ct := rec.Header().Get("Content-Type")
@@ -254,7 +279,7 @@ func checkResponse(t testing.TB, d oaDoc, method, path string, rec *httptest.Res
 		t.Errorf("openapi: %s %s %s: content type %q not documented", method, path, status, mt)
 		return
 	}
-	if !strings.HasSuffix(mt, "json") {
+	if !strings.HasSuffix(mt, "json") || method == http.MethodHead {
 		return
 	}
 	dec := json.NewDecoder(bytes.NewReader(rec.Body.Bytes()))
@@ -367,7 +392,7 @@ func TestOpenAPIDocument(t *testing.T) {
 	}
 	walk(map[string]any(d["paths"].(map[string]any)), "paths")
 	if n < 6 {
-		t.Errorf("found %d examples, want at least 6 (seeds, success, partial, problems)", n)
+		t.Errorf("found %d examples, want at least 6 (requests, success, partial, problems)", n)
 	}
 }
 
@@ -418,6 +443,10 @@ func TestCheckerCatchesDivergence(t *testing.T) {
 		{"BadEnvelopeStatus", "POST", httpapi.RouteReadyForRemoval, mk(200, "application/json", `{"data":{"processedCount":1,"successCount":1,"failures":[]},"status":"ok","succeeded":true,"message":""}`)},
 		{"UnknownPathNot404", "GET", "/nope", mk(200, "application/json", `{}`)},
 		{"OtherMethodNot405", "DELETE", httpapi.RouteSummary, mk(404, "application/problem+json", okProblem)},
+		{"MissingRetryAfterOn503", "GET", httpapi.RouteSummary, mk(503, "application/problem+json", strings.Replace(okProblem, "NotFound", "ServiceUnavailable", 1))},
+		{"HeadWithBody", "HEAD", httpapi.RouteSummary, mk(200, "application/json", `{}`)},
+		{"HeadUndocumentedStatus", "HEAD", httpapi.RouteSummary, mk(429, "", "", "Retry-After", "1")},
+		{"InstanceTooLong", "GET", httpapi.RouteSummary, mk(400, "application/problem+json", strings.Replace(okProblem, `"instance":"/"`, `"instance":"/`+strings.Repeat("a", 259)+`"`, 1))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -439,3 +468,93 @@ type fakeT struct {
 func (f *fakeT) Helper()               {}
 func (f *fakeT) Errorf(string, ...any) { f.failed = true }
 func (f *fakeT) Fatalf(string, ...any) { f.failed = true }
+
+// TestOpenAPIResponses pins the statuses each operation declares: every
+// answer the handler can give it, and no other.
+func TestOpenAPIResponses(t *testing.T) {
+	d := loadOpenAPI(t)
+	want := map[string][]string{
+		"post " + httpapi.RouteClearRemovalStatus: {"200", "400", "404", "405", "413", "415", "500", "503"},
+		"post " + httpapi.RouteReadyForRemoval:    {"200", "400", "404", "405", "413", "415", "429", "500", "503"},
+		"get " + httpapi.RouteSummary:             {"200", "400", "404", "405", "500", "503"},
+		"head " + httpapi.RouteSummary:            {"200", "400", "404", "405", "500", "503"},
+		"get " + httpapi.RouteOpenAPI:             {"200", "404", "405", "503"},
+		"head " + httpapi.RouteOpenAPI:            {"200", "404", "405", "503"},
+		"post " + httpapi.RouteMarkForRemoval:     {"200", "400", "404", "405", "413", "415", "500", "503"},
+		"post " + httpapi.RouteReconcile:          {"200", "400", "404", "405", "409", "413", "415", "500", "503"},
+		"post " + httpapi.RoutePurge:              {"200", "400", "404", "405", "413", "415", "500", "503"},
+	}
+	for _, r := range []string{httpapi.RouteNumbers, httpapi.RouteNumber, httpapi.RouteHistory} {
+		want["get "+r] = []string{"200", "400", "404", "405", "500", "503"}
+		want["head "+r] = want["get "+r]
+	}
+	got := map[string][]string{}
+	for p, ops := range obj(d["paths"]) {
+		for m, op := range obj(ops) {
+			var statuses []string
+			for s := range obj(obj(op)["responses"]) {
+				statuses = append(statuses, s)
+			}
+			sort.Strings(statuses)
+			got[m+" "+p] = statuses
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("declared responses (-want +got):\n%s", diff)
+	}
+	// Every 503 carries Retry-After, and the document says so.
+	ra := obj(obj(d.resolve(obj(obj(d["components"])["responses"])["ServiceUnavailable"])["headers"])["Retry-After"])
+	if ra["required"] != true {
+		t.Errorf("ServiceUnavailable's Retry-After is not required: %v", ra)
+	}
+}
+
+// TestOpenAPITenantPattern checks the msTenantId pattern accepts exactly
+// what the server does: empty, or a GUID removal.ParseTenantID takes.
+func TestOpenAPITenantPattern(t *testing.T) {
+	d := loadOpenAPI(t)
+	params := obj(obj(obj(d["paths"])[httpapi.RouteSummary])["get"])["parameters"].([]any)
+	re := regexp.MustCompile(obj(obj(params[0])["schema"])["pattern"].(string))
+	g := "6f1c2b9e-3d4a-4b8c-9e7f-0a1b2c3d4e5f"
+	for _, s := range []string{
+		"", g, strings.ToUpper(g), "{" + g + "}", "{" + strings.ToUpper(g) + "}",
+		"{" + g, g + "}", "{{" + g + "}}", "(" + g + ")", " " + g, g + " ", g[:35], g + "0",
+		strings.ReplaceAll(g, "-", ""), "6f1c2b9e-3d4a-4b8c-9e7f0-a1b2c3d4e5f", strings.Replace(g, "f", "g", 1),
+		"{}", "{", "}", "x",
+	} {
+		_, err := removal.ParseTenantID(s)
+		if want := s == "" || err == nil; re.MatchString(s) != want {
+			t.Errorf("pattern matches %q: %t; the server accepts it: %t", s, !want, want)
+		}
+	}
+}
+
+// TestOpenAPIRequestSchema checks the BatchRequest schema refuses what the
+// server refuses for its shape: no numbers, more than 500, two alike, a
+// number that is not E.164-shaped.
+func TestOpenAPIRequestSchema(t *testing.T) {
+	d := loadOpenAPI(t)
+	schema := obj(obj(obj(obj(obj(obj(obj(d["paths"])[httpapi.RouteClearRemovalStatus])["post"])["requestBody"])["content"])["application/json"])["schema"])
+	for _, c := range []struct {
+		name    string
+		numbers []string
+	}{
+		{"One", []string{"+14255551212"}},
+		{"500", numbersN(500)},
+		{"None", []string{}},
+		{"501", numbersN(501)},
+		{"Duplicate", []string{"+14255551212", "+14255551213", "+14255551212"}},
+		{"NotE164", []string{"14255551212"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var v any
+			json.Unmarshal([]byte(numbersBody(c.numbers...)), &v)
+			errs := d.validate(schema, v, "body")
+			f := newFixture(t, httpapi.WithRateLimiter(nil))
+			code := f.post(t, httpapi.RouteClearRemovalStatus, numbersBody(c.numbers...)).Code
+			if (len(errs) == 0) != (code == http.StatusOK) {
+				t.Errorf("schema errors %v, server status %d", errs, code)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/ocnumbers/ocnumbers/removal"
 )
@@ -11,22 +12,20 @@ import (
 // Error codes of the HTTP layer. The request-level codes of the domain
 // (removal.CodeNullRequestBody, removal.CodeBatchSizeOutOfRange,
 // removal.CodeInvalidTelephoneNumber, removal.CodeDuplicateTelephoneNumber,
-// removal.CodeInvalidTenantID, removal.CodeInternal) are used as they are.
+// removal.CodeInvalidTenantID, removal.CodeInvalidQueryParameter,
+// removal.CodeInternal) are used as they are.
 const (
-	CodeInvalidRequestBody   = "InvalidRequestBody"   // 400: malformed JSON, wrong types, data after the value, duplicate telephoneNumbers key
-	CodeUnsupportedMediaType = "UnsupportedMediaType" // 415: Content-Type not JSON, or a Content-Encoding
-	CodeRequestTooLarge      = "RequestTooLarge"      // 413: body over the limit
-	CodeMethodNotAllowed     = "MethodNotAllowed"     // 405, with Allow
-	CodeNotFound             = "NotFound"             // 404
-	CodeRateLimitExceeded    = "RateLimitExceeded"    // 429, with Retry-After
-	CodeRequestCancelled     = "RequestCancelled"     // 499 (client gone) or 503 (deadline); see the package doc
-	CodeReconcileGuard       = "ReconcileGuard"       // 409: reconcile would mark too many numbers; nothing changed
+	CodeInvalidRequestBody   = removal.CodeInvalidRequestBody // 400: malformed JSON, wrong types, data after the value, duplicate telephoneNumbers key
+	CodeUnsupportedMediaType = "UnsupportedMediaType"         // 415: Content-Type not JSON, or a Content-Encoding
+	CodeRequestTooLarge      = "RequestTooLarge"              // 413: body over the limit
+	CodeMethodNotAllowed     = "MethodNotAllowed"             // 405, with Allow
+	CodeNotFound             = "NotFound"                     // 404
+	CodeRateLimitExceeded    = "RateLimitExceeded"            // 429, with Retry-After
+	CodeServiceUnavailable   = "ServiceUnavailable"           // 503, with Retry-After: requests in flight at the cap
+	CodeStoreBusy            = "StoreBusy"                    // 503, with Retry-After: the store gave up waiting (removal.ErrStoreBusy)
+	CodeRequestCancelled     = "RequestCancelled"             // 503, with Retry-After: a server deadline or shutdown ended the request mid-call
+	CodeReconcileGuard       = "ReconcileGuard"               // 409: reconcile would mark too many numbers; nothing changed
 )
-
-// StatusClientClosedRequest is the status recorded (and written, although the
-// client rarely sees it) when the client cancels a request mid-batch. The
-// number is nginx's convention; net/http has no name for it.
-const StatusClientClosedRequest = 499
 
 // ProblemTypeBase prefixes every problem type: the type of a problem is
 // ProblemTypeBase + its errorCode. The URIs identify the problem types; they
@@ -76,7 +75,9 @@ var table = []kind{
 	{CodeNotFound, http.StatusNotFound, "Not found"},
 	{CodeRateLimitExceeded, http.StatusTooManyRequests, "Rate limit exceeded"},
 	{removal.CodeInternal, http.StatusInternalServerError, "Internal error"},
-	{CodeRequestCancelled, StatusClientClosedRequest, "Request cancelled"},
+	{CodeServiceUnavailable, http.StatusServiceUnavailable, "Service unavailable"},
+	{CodeStoreBusy, http.StatusServiceUnavailable, "Store busy"},
+	{CodeRequestCancelled, http.StatusServiceUnavailable, "Request cancelled"},
 }
 
 // codes indexes table by code.
@@ -99,13 +100,61 @@ func ErrorCodes() []string {
 }
 
 // StatusOf returns the HTTP status of an error code, and 500 for an unknown
-// one. RequestCancelled is 499, or 503 when a server deadline, not the
-// client, ended the request.
+// one.
 func StatusOf(code string) int {
 	if k, ok := codes[code]; ok {
 		return k.status
 	}
 	return http.StatusInternalServerError
+}
+
+// maxEcho bounds how much of a value the client sent (a path, a header, a
+// tenant ID) an answer or a log line repeats; the full length is stated.
+const maxEcho = 64
+
+// quote is strconv.Quote(s), or, for s over maxEcho bytes, its first maxEcho
+// bytes quoted and the full length: "+1425..."... (60000 bytes).
+func quote(s string) string {
+	if len(s) <= maxEcho {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:maxEcho]) + "... (" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// clip is s, or, for s over maxEcho bytes, its first maxEcho bytes and the
+// full length: for log attributes and unquoted words.
+func clip(s string) string {
+	if len(s) <= maxEcho {
+		return s
+	}
+	return s[:maxEcho] + "... (" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// maxInstance bounds a problem's instance, a URI reference that must stay
+// one: longer than any route under a reasonable base path.
+const maxInstance = 256
+
+// cutInstance is an escaped path, or, over maxInstance bytes, its first
+// maxInstance bytes (fewer, so as not to split a %XX escape) and "...".
+func cutInstance(p string) string {
+	if len(p) <= maxInstance {
+		return p
+	}
+	n := maxInstance
+	if i := strings.LastIndexByte(p[n-2:n], '%'); i >= 0 {
+		n -= 2 - i
+	}
+	return p[:n] + "..."
+}
+
+// cutMessage cuts, in a validation message, the quoted value it repeats
+// when that value is over maxEcho bytes. (The domain cuts the numbers it
+// quotes; a tenant ID it quotes whole.)
+func cutMessage(q removal.Problem) string {
+	if len(q.Value) <= maxEcho {
+		return q.Message
+	}
+	return strings.Replace(q.Message, strconv.Quote(q.Value), quote(q.Value), 1)
 }
 
 // newProblem fills the fields that follow from the code and the exchange.
@@ -143,7 +192,9 @@ func writeBody(ex *exchange, status int, contentType string, b []byte) {
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	setCommon(h)
 	ex.WriteHeader(status)
-	ex.Write(b)
+	if !ex.head { // Content-Length is still what GET would send
+		ex.Write(b)
+	}
 }
 
 // setCommon marks every answer as uncacheable (the counts and statuses change
@@ -159,7 +210,7 @@ const internalDetail = "An internal error occurred. Quote the errorTicket when r
 // errorCode is the first problem's code and whose errors list them all.
 func validationProblem(ex *exchange, ve *removal.ValidationError) Problem {
 	first := ve.Problems[0]
-	detail := first.Message
+	detail := cutMessage(first)
 	if first.Code == removal.CodeInvalidTenantID && first.Value != "" { // not the repeated-parameter problem
 		detail = removal.TenantIDMessage // the platform's own wording; errors has the value
 	}
@@ -169,7 +220,7 @@ func validationProblem(ex *exchange, ve *removal.ValidationError) Problem {
 	p := newProblem(ex, first.Code, detail)
 	p.Errors = make(map[string][]string, len(ve.Problems))
 	for _, q := range ve.Problems {
-		p.Errors[q.Field] = append(p.Errors[q.Field], q.Message)
+		p.Errors[q.Field] = append(p.Errors[q.Field], cutMessage(q))
 	}
 	return p
 }

@@ -9,8 +9,10 @@ import (
 // Limiter admits or refuses one request. Implement it over a shared store
 // (Redis, SQL) to share one limit across several instances. When it refuses,
 // retryAfter says how long until a request would be admitted. An error
-// makes the request fail with 500 InternalError (the limiter cannot tell, so
-// the request is neither admitted nor counted as refused).
+// makes the request fail, neither admitted nor counted as refused: 503
+// StoreBusy when it matches removal.ErrStoreBusy, else 500 InternalError.
+// ctx keeps the request's deadline but not the cancellation net/http makes
+// when the client closes its side (see the package doc, Connections).
 type Limiter interface {
 	Allow(ctx context.Context) (ok bool, retryAfter time.Duration, err error)
 }

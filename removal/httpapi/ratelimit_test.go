@@ -208,10 +208,11 @@ func TestPluggableLimiter(t *testing.T) {
 }
 
 // TestRateLimitConcurrent checks the limit is exact under concurrency: of
-// 400 simultaneous requests at one instant, exactly 300 pass.
+// 400 simultaneous requests at one instant, exactly 300 pass. (The cap on
+// requests in flight is raised so that all 400 reach the limiter.)
 func TestRateLimitConcurrent(t *testing.T) {
 	clk := &fakeClock{t: t0}
-	f := newFixture(t, httpapi.WithClock(clk.Now))
+	f := newFixture(t, httpapi.WithClock(clk.Now), httpapi.WithMaxInFlight(400))
 	codes := make(chan int, 400)
 	var wg sync.WaitGroup
 	for range 400 {
