@@ -58,9 +58,11 @@
 //   - Shutdown stops accepting, lets in-flight requests (whole batches) finish
 //     for up to -shutdown-timeout, then closes the store. Request contexts are
 //     not derived from the signal, so the signal alone never cuts a batch
-//     short; only when -shutdown-timeout expires are the remaining
-//     connections closed, and a running batch then stops between numbers
-//     (each number is atomic) and the process exits with status 1.
+//     short; only when -shutdown-timeout expires are the remaining requests
+//     cancelled (a running batch then stops between chunks, each number
+//     atomic, and is answered 503 RequestCancelled when its client is
+//     still there) and their connections closed, and the process exits with
+//     status 1.
 //   - Timeout defaults: a 1 MiB body gets 30s to arrive and a 500-number
 //     batch 60s to be answered; headers get 5s, so slow-header clients are
 //     cut off early. Tests shorten them with the flags.
@@ -231,7 +233,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		opts = append(opts, httpapi.WithActor(func(r *http.Request) string { return r.Header.Get(name) }))
 	}
 	h := httpapi.New(svc, opts...)
+	// Requests live under base; cancelling it with a cause (when
+	// -shutdown-timeout expires) stops running batches between chunks,
+	// which a plain connection close does not (see httpapi: a batch
+	// outlives its client's connection).
+	base, stopAll := context.WithCancelCause(context.Background())
+	defer stopAll(nil)
 	srv := &http.Server{
+		BaseContext:       func(net.Listener) context.Context { return base },
 		Handler:           h,
 		ReadHeaderTimeout: c.readHeaderTimeout,
 		ReadTimeout:       c.readTimeout,
@@ -256,6 +265,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
+		stopAll(errShutdownTimeout)
 		srv.Close()
 		<-serveErr
 		return fmt.Errorf("shutdown: %w", err)
@@ -266,6 +276,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log.Info("stopped")
 	return nil
 }
+
+// errShutdownTimeout cancels the requests still running when
+// -shutdown-timeout expires.
+var errShutdownTimeout = errors.New("server shutting down: -shutdown-timeout expired")
 
 func openStore(ctx context.Context, c config, log *slog.Logger) (*sqlstore.Store, string, error) {
 	if c.postgres != "" {
