@@ -2,6 +2,7 @@ package removal
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -64,6 +65,43 @@ type NumberPage struct {
 	TotalRecords int         `json:"totalRecords"`
 	Data         []Number    `json:"data"`
 	NextAfter    e164.Number `json:"nextAfter,omitempty"`
+}
+
+// MarshalJSON writes the envelope with its items encoded as
+// Number.MarshalJSON does, in one buffer.
+func (p NumberPage) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 128+len(p.Data)*160)
+	if p.CurrentPage != 0 {
+		b = append(b, `{"currentPage":`...)
+		b = strconv.AppendInt(b, int64(p.CurrentPage), 10)
+		b = append(b, `,"pageSize":`...)
+	} else {
+		b = append(b, `{"pageSize":`...)
+	}
+	b = strconv.AppendInt(b, int64(p.PageSize), 10)
+	b = append(b, `,"totalPages":`...)
+	b = strconv.AppendInt(b, int64(p.TotalPages), 10)
+	b = append(b, `,"totalRecords":`...)
+	b = strconv.AppendInt(b, int64(p.TotalRecords), 10)
+	b = append(b, `,"data":[`...)
+	for i, n := range p.Data {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = n.appendJSON(b); err != nil {
+			return nil, err
+		}
+	}
+	b = append(b, ']')
+	if p.NextAfter != "" {
+		j, err := json.Marshal(p.NextAfter)
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(b, `,"nextAfter":`...), j...)
+	}
+	return append(b, '}'), nil
 }
 
 // List returns a page of the Operator Connect numbers matching q, ordered

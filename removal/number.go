@@ -3,6 +3,7 @@ package removal
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/ocnumbers/ocnumbers/e164"
@@ -36,7 +37,39 @@ type numberJSON struct {
 // acquiredNumberStatus (the name), operatorConnect, statusChangedAt
 // (TimeLayout).
 func (n Number) MarshalJSON() ([]byte, error) {
-	return json.Marshal(numberJSON{n.TelephoneNumber, n.MSTenantID, n.Status, n.OperatorConnect, formatTime(n.StatusChangedAt)})
+	// A page holds up to 1,000 items: a canonical record (digits, GUID
+	// characters) is written directly, anything else through encoding/json.
+	return n.appendJSON(make([]byte, 0, 192))
+}
+
+// appendJSON appends MarshalJSON's encoding of n to b.
+func (n Number) appendJSON(b []byte) ([]byte, error) {
+	if !plain(string(n.TelephoneNumber)) || !plain(n.MSTenantID) || !n.Status.Valid() {
+		j, err := json.Marshal(numberJSON{n.TelephoneNumber, n.MSTenantID, n.Status, n.OperatorConnect, formatTime(n.StatusChangedAt)})
+		return append(b, j...), err
+	}
+	b = append(b, `{"telephoneNumber":"`...)
+	b = append(b, n.TelephoneNumber...)
+	b = append(b, `","tenantId":"`...)
+	b = append(b, n.MSTenantID...)
+	b = append(b, `","acquiredNumberStatus":"`...)
+	b = append(b, statusNames[n.Status]...)
+	b = append(b, `","operatorConnect":`...)
+	b = strconv.AppendBool(b, n.OperatorConnect)
+	b = append(b, `,"statusChangedAt":"`...)
+	b = n.StatusChangedAt.UTC().AppendFormat(b, TimeLayout)
+	return append(b, `"}`...), nil
+}
+
+// plain reports whether s needs no escaping in JSON: E.164 digits and '+',
+// GUID letters, digits and '-'.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '+') {
+			return false
+		}
+	}
+	return true
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
