@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -29,7 +30,7 @@ func TestOpenSQLiteDSN(t *testing.T) {
 	}
 	t.Run("FileDefaults", func(t *testing.T) {
 		st, _ := MustOpenSQLite(t)
-		for name, want := range map[string]string{"journal_mode": "wal", "busy_timeout": "10000", "foreign_keys": "1"} {
+		for name, want := range map[string]string{"journal_mode": "wal", "busy_timeout": "5000", "foreign_keys": "1", "synchronous": "2"} {
 			if got := pragma(t, st.DB(), name); got != want {
 				t.Errorf("PRAGMA %s = %s, want %s", name, got, want)
 			}
@@ -79,6 +80,18 @@ func TestNewOnCallersPool(t *testing.T) {
 	}
 	if err := db.Ping(); err != nil {
 		t.Errorf("the host's pool was closed by Store.Close: %v", err)
+	}
+	// The pool and its DSN are the host's: options that would set them are
+	// refused rather than ignored.
+	for name, o := range map[string]sqlstore.Option{
+		"MaxOpenConns": sqlstore.WithMaxOpenConns(2),
+		"LockTimeout":  sqlstore.WithLockTimeout(time.Second),
+		"Synchronous":  sqlstore.WithSynchronous("NORMAL"),
+		"IdleInTx":     sqlstore.WithIdleInTransactionTimeout(time.Second),
+	} {
+		if _, err := sqlstore.New(db, o); err == nil {
+			t.Errorf("New with %s succeeded, want an error", name)
+		}
 	}
 }
 

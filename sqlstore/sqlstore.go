@@ -32,9 +32,11 @@ type Store struct {
 // cgo) or "pgx" (github.com/jackc/pgx/v5/stdlib, which does not); this
 // package registers both.
 //
-// For SQLite, a file DSN gets WAL journaling, a 10 s busy timeout, a 32 MiB
-// page cache, foreign keys and immediate write transactions unless the DSN
-// sets those parameters itself; an in-memory DSN (":memory:", "file::memory:",
+// For SQLite, a file DSN gets WAL journaling, synchronous=FULL, a busy
+// timeout of the lock timeout (WithLockTimeout), a 32 MiB page cache,
+// foreign keys and immediate write transactions unless the DSN sets those
+// parameters itself, and a pool of DefaultSQLiteMaxOpenConns connections
+// (WithMaxOpenConns); an in-memory DSN (":memory:", "file::memory:",
 // "mode=memory") gets a pool of one connection, since each connection would
 // otherwise see its own empty database.
 //
@@ -61,8 +63,11 @@ func Open(ctx context.Context, driverName, dsn string, opts ...Option) (*Store, 
 
 // New returns a Store on a pool the host application owns: Close leaves
 // it open. The pool's driver must be "sqlite3" or "pgx" (or "pgx/v5"). For
-// SQLite, configure the DSN and the file as Open does (_busy_timeout, WAL
-// journaling); write transactions are immediate whatever the DSN says.
+// SQLite the pool and its DSN are the host's, so set there what Open sets
+// (see the package doc): _synchronous=FULL (go-sqlite3's default, NORMAL,
+// may lose the last successes to a power loss), _busy_timeout, WAL
+// journaling and a cap on the pool; New refuses the options that would set
+// them. Write transactions are immediate whatever the DSN says.
 // Migrations, if any, run with context.Background().
 func New(db *sqlx.DB, opts ...Option) (*Store, error) {
 	if db == nil {

@@ -30,6 +30,7 @@ func TestOpenRejects(t *testing.T) {
 		{"UpperCasePrefix", "sqlite3", []sqlstore.Option{sqlstore.WithTablePrefix("Oc_")}},
 		{"QuoteInPrefix", "sqlite3", []sqlstore.Option{sqlstore.WithTablePrefix(`a"; DROP TABLE x; --`)}},
 		{"BadSchema", "pgx", []sqlstore.Option{sqlstore.WithSchema("public.x")}},
+		{"IdleInTxOnSQLite", "sqlite3", []sqlstore.Option{sqlstore.WithIdleInTransactionTimeout(time.Second)}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
