@@ -38,11 +38,6 @@ type sqliteDriver struct {
 	now func() time.Time
 }
 
-// DefaultSQLiteMaxOpenConns is the cap of the pool Open creates on a
-// SQLite file: in WAL mode readers never wait, and writers take the write
-// lock one at a time anyway.
-const DefaultSQLiteMaxOpenConns = 4
-
 func openSQLite(ctx context.Context, driverName, dsn string, c config) (*sqlx.DB, driver, error) {
 	if c.idleInTx != 0 {
 		return nil, nil, errors.New("sqlstore: WithIdleInTransactionTimeout is for PostgreSQL; a SQLite transaction ends with its process")

@@ -27,6 +27,11 @@ type Store struct {
 	drv     driver
 }
 
+// DefaultSQLiteMaxOpenConns is the cap of the pool Open creates on a
+// SQLite file: in WAL mode readers never wait, and writers take the write
+// lock one at a time anyway.
+const DefaultSQLiteMaxOpenConns = 4
+
 // Open connects to a database and returns a Store that owns the connection
 // pool. driverName is "sqlite3" (github.com/mattn/go-sqlite3, which needs
 // cgo) or "pgx" (github.com/jackc/pgx/v5/stdlib, which does not); this
