@@ -2,4 +2,19 @@
 
 package sqlstore
 
-func (d *sqliteDriver) summaryQueries() (string, string) { return d.q.countIdx, d.q.countIdxT }
+import "github.com/ocnumbers/ocnumbers/removal"
+
+// summaryQueries are the statements of Summary's counts.
+func (d *sqliteDriver) summaryQueries() (string, string) {
+	ready := []removal.NumberStatus{removal.MarkedForRemoval, removal.ReadyForRemoval}
+	global, _ := d.countQuery("", ready)
+	tenant, _ := d.countQuery("t", ready)
+	return global, tenant
+}
+
+// SetBenchSwitches makes the SQLite writers skip the history or the
+// counters, to measure what they cost.
+func (s *Store) SetBenchSwitches(noHistory, noCounts bool) {
+	d := s.drv.(*sqliteDriver)
+	d.noHistory, d.noCounts = noHistory, noCounts
+}

@@ -23,3 +23,6 @@ func KnownVersion(driverName string) int {
 	}
 	return len(ms)
 }
+
+// CountsTableName is the quoted name of the counters table.
+func (s *Store) CountsTableName() string { return s.names.counts }

@@ -36,6 +36,9 @@ type sqliteDriver struct {
 	memory bool // an in-memory database, living in its one connection
 	// now is the limiter's clock (time.Now; tests set another).
 	now func() time.Time
+	// noHistory and noCounts, set only by benchmarks, skip the writes of
+	// the history and of the counters, to measure what they cost.
+	noHistory, noCounts bool
 }
 
 func openSQLite(ctx context.Context, driverName, dsn string, c config) (*sqlx.DB, driver, error) {

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -124,29 +125,14 @@ func (d *sqliteDriver) list(ctx context.Context, q removal.NumberQuery) ([]store
 	return d.queryNumbers(ctx, nil, query, args...)
 }
 
-// count counts rows. Counts of MarkedForRemoval and ReadyForRemoval, which
-// is what Summary asks, read only the partial index of those rows; other
-// statuses are counted from the table.
+// count reads the counters of the statuses asked: for one tenant one key
+// lookup per status, for all of them one range of the key per status.
 func (d *sqliteDriver) count(ctx context.Context, msTenantID string, statuses []removal.NumberStatus) ([4]int, error) {
-	indexed := true
-	for _, st := range statuses {
-		if st != removal.MarkedForRemoval && st != removal.ReadyForRemoval {
-			indexed = false
-		}
-	}
-	var query string
-	var args []any
-	switch {
-	case indexed && msTenantID == "":
-		query = d.q.countIdx
-	case indexed:
-		query, args = d.q.countIdxT, []any{msTenantID}
-	case msTenantID == "":
-		query = d.q.countAll
-	default:
-		query, args = d.q.countAllT, []any{msTenantID}
-	}
 	var byStatus [4]int
+	query, args := d.countQuery(msTenantID, statuses)
+	if query == "" {
+		return byStatus, nil
+	}
 	rows, err := d.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return byStatus, sqliteErr(err)
@@ -162,6 +148,32 @@ func (d *sqliteDriver) count(ctx context.Context, msTenantID string, statuses []
 		}
 	}
 	return byStatus, sqliteErr(rows.Err())
+}
+
+// countQuery is the statement of count: the valid statuses asked, each
+// once, in the text (they are integers 0-3), the tenant bound. It is ""
+// when no valid status is asked.
+func (d *sqliteDriver) countQuery(msTenantID string, statuses []removal.NumberStatus) (string, []any) {
+	var asked [4]bool
+	var in []string
+	for _, st := range statuses {
+		if st.Valid() && !asked[st] {
+			asked[st] = true
+		}
+	}
+	for st, ok := range asked {
+		if ok {
+			in = append(in, strconv.Itoa(st))
+		}
+	}
+	if len(in) == 0 {
+		return "", nil
+	}
+	where := "status IN (" + strings.Join(in, ", ") + ")"
+	if msTenantID == "" {
+		return "SELECT status, SUM(n) FROM " + d.n.counts + " WHERE " + where + " GROUP BY status", nil
+	}
+	return "SELECT status, n FROM " + d.n.counts + " WHERE " + where + " AND ms_tenant_id = ?", []any{msTenantID}
 }
 
 // history reads one page and the total in one statement (COUNT(*) OVER

@@ -5,7 +5,6 @@ package sqlstore_test
 import (
 	"context"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -92,39 +91,5 @@ func TestNewOnCallersPool(t *testing.T) {
 		if _, err := sqlstore.New(db, o); err == nil {
 			t.Errorf("New with %s succeeded, want an error", name)
 		}
-	}
-}
-
-// TestSQLiteSummaryUsesPartialIndex checks that both Summary statements can be
-// answered from the partial index: their WHERE clause must imply the
-// index's, which the planner proves term by term.
-func TestSQLiteSummaryUsesPartialIndex(t *testing.T) {
-	st, _ := MustOpenSQLite(t)
-	global, perTenant := st.SummaryQueries()
-	for name, q := range map[string]string{"Global": global, "Tenant": perTenant} {
-		t.Run(name, func(t *testing.T) {
-			var args []any
-			if strings.Contains(q, "?") {
-				args = append(args, tenant)
-			}
-			rows, err := st.DB().Queryx("EXPLAIN QUERY PLAN "+q, args...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			var plan []string
-			for rows.Next() {
-				var id, parent, unused int
-				var detail string
-				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, detail)
-			}
-			text := strings.Join(plan, "\n")
-			if !strings.Contains(text, "numbers_removal_idx") || strings.Contains(text, "SCAN numbers\n") || strings.HasSuffix(text, "SCAN numbers") {
-				t.Errorf("plan does not read only the partial index:\n%s", text)
-			}
-		})
 	}
 }

@@ -22,10 +22,6 @@ import (
 // validated identifiers. No statement text ever contains an input value.
 type sqliteQueries struct {
 	get         string
-	countIdx    string // global count on the partial index
-	countIdxT   string // per-tenant count on the partial index
-	countAll    string // global count of any statuses
-	countAllT   string // per-tenant count of any statuses
 	setStatus   string // conditional single-row update, returning the tenant
 	status1     string // one row's operator_connect and status
 	deleteReady string // conditional single-row delete of a ReadyForRemoval row
@@ -36,24 +32,12 @@ type sqliteQueries struct {
 
 const sqliteCols = "telephone_number, ms_tenant_id, operator_connect, status, status_changed_at"
 
-// The Summary filter: term for term the partial index's WHERE clause, so
-// that the planner proves the index applies.
-const sqliteRemovalFilter = "status IN (2, 3) AND operator_connect"
-
 const sqliteEventCols = "telephone_number, ms_tenant_id, action, from_status, to_status, at, trace_id, actor"
 
 func buildSQLiteQueries(n names) sqliteQueries {
 	t, h := n.numbers, n.history
-	// The list indexes of migration 0002 serve the Summary filter too, but
-	// lack operator_connect, which SQLite re-checks in the table for every
-	// row (20x slower): Summary names its index.
-	removalIdx := t + " INDEXED BY " + n.index("numbers_removal_idx")
 	return sqliteQueries{
 		get:         "SELECT " + sqliteCols + " FROM " + t + " WHERE telephone_number = ?",
-		countIdx:    "SELECT status, COUNT(*) FROM " + removalIdx + " WHERE " + sqliteRemovalFilter + " GROUP BY status",
-		countIdxT:   "SELECT status, COUNT(*) FROM " + removalIdx + " WHERE ms_tenant_id = ? AND " + sqliteRemovalFilter + " GROUP BY status",
-		countAll:    "SELECT status, COUNT(*) FROM " + t + " WHERE operator_connect GROUP BY status",
-		countAllT:   "SELECT status, COUNT(*) FROM " + t + " WHERE ms_tenant_id = ? AND operator_connect GROUP BY status",
 		setStatus:   "UPDATE " + t + " SET status = ?, status_changed_at = ? WHERE telephone_number = ? AND status = ? AND operator_connect RETURNING ms_tenant_id",
 		status1:     "SELECT operator_connect, status FROM " + t + " WHERE telephone_number = ?",
 		deleteReady: "DELETE FROM " + t + " WHERE telephone_number = ? AND status = 3 RETURNING ms_tenant_id, operator_connect",
@@ -85,11 +69,12 @@ func (d *sqliteDriver) apply(ctx context.Context, numbers []e164.Number, c remov
 	err := d.writeTx(ctx, func(wctx context.Context, conn *sqlx.Conn) error {
 		sc := newStmtCache(wctx, conn)
 		defer sc.close()
+		deltas := countDeltas{}
 		for start := 0; start < len(numbers); start += removal.ChunkSize {
 			if start > 0 {
 				if err := ctx.Err(); err != nil {
 					stopped = err
-					return nil // commit the chunks done
+					break // commit the chunks done
 				}
 			}
 			o, events, err := d.applyChunk(wctx, sc, numbers[start:min(start+removal.ChunkSize, len(numbers))], c)
@@ -99,9 +84,13 @@ func (d *sqliteDriver) apply(ctx context.Context, numbers []e164.Number, c remov
 			if err := d.writeEvents(sc, events, c.Event, c.At, a); err != nil {
 				return err
 			}
+			for _, e := range events {
+				deltas.add(e.tenant, *e.from, -1)
+				deltas.add(e.tenant, *e.to, 1)
+			}
 			out = append(out, o...)
 		}
-		return nil
+		return d.writeCounts(sc, deltas)
 	})
 	if err != nil {
 		return nil, err
@@ -190,11 +179,12 @@ func (d *sqliteDriver) delete(ctx context.Context, numbers []e164.Number, at tim
 		if err != nil {
 			return err
 		}
+		deltas := countDeltas{}
 		for chunk := range slices.Chunk(numbers, removal.ChunkSize) {
 			if len(out) > 0 {
 				if err := ctx.Err(); err != nil {
 					stopped = err
-					return nil // commit the chunks done
+					break // commit the chunks done
 				}
 			}
 			o := make([]removal.Outcome, len(chunk))
@@ -206,6 +196,9 @@ func (d *sqliteDriver) delete(ctx context.Context, numbers []e164.Number, at tim
 				if err == nil {
 					o[i] = removal.Outcome{Found: true, OperatorConnect: oc, Status: removal.ReadyForRemoval, Changed: true}
 					events = append(events, event{number: n, tenant: tenant, from: statusPtr(removal.ReadyForRemoval)})
+					if oc {
+						deltas.add(tenant, removal.ReadyForRemoval, -1)
+					}
 					continue
 				}
 				if !errors.Is(err, sql.ErrNoRows) {
@@ -226,7 +219,7 @@ func (d *sqliteDriver) delete(ctx context.Context, numbers []e164.Number, at tim
 			}
 			out = append(out, o...)
 		}
-		return nil
+		return d.writeCounts(sc, deltas)
 	})
 	if err != nil {
 		return nil, err
@@ -250,7 +243,8 @@ func (d *sqliteDriver) importNumbers(ctx context.Context, numbers []store.Number
 		sc := newStmtCache(wctx, conn)
 		defer sc.close()
 		args := make([]any, 0, 5*sqliteRows)
-		old := make(map[e164.Number]removal.NumberStatus, sqliteRows)
+		old := make(map[e164.Number]storedRow, sqliteRows)
+		deltas := countDeltas{}
 		for chunk := range slices.Chunk(numbers, sqliteRows) {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -260,7 +254,7 @@ func (d *sqliteDriver) importNumbers(ctx context.Context, numbers []store.Number
 			for _, n := range chunk {
 				args = append(args, string(n.TelephoneNumber))
 			}
-			read, err := sc.get("SELECT telephone_number, status FROM " + d.n.numbers + " WHERE telephone_number IN (?" + strings.Repeat(",?", len(chunk)-1) + ")")
+			read, err := sc.get("SELECT telephone_number, ms_tenant_id, operator_connect, status FROM " + d.n.numbers + " WHERE telephone_number IN (?" + strings.Repeat(",?", len(chunk)-1) + ")")
 			if err != nil {
 				return err
 			}
@@ -283,28 +277,36 @@ func (d *sqliteDriver) importNumbers(ctx context.Context, numbers []store.Number
 
 			var events []event
 			for _, n := range chunk {
-				from, stored := old[n.TelephoneNumber]
+				prev, stored := old[n.TelephoneNumber]
+				status := n.Status
 				switch {
 				case !stored:
 					res.Inserted++
 					events = append(events, event{number: n.TelephoneNumber, tenant: n.MSTenantID, to: statusPtr(n.Status)})
 				case mode == store.Merge:
 					res.Updated++
-					if from != n.Status {
+					status = prev.status
+					if prev.status != n.Status {
 						res.StatusKept++
 					}
 				default:
 					res.Updated++
-					if from != n.Status {
-						events = append(events, event{number: n.TelephoneNumber, tenant: n.MSTenantID, from: statusPtr(from), to: statusPtr(n.Status)})
+					if prev.status != n.Status {
+						events = append(events, event{number: n.TelephoneNumber, tenant: n.MSTenantID, from: statusPtr(prev.status), to: statusPtr(n.Status)})
 					}
+				}
+				if stored && prev.oc {
+					deltas.add(prev.tenant, prev.status, -1)
+				}
+				if n.OperatorConnect {
+					deltas.add(n.MSTenantID, status, 1)
 				}
 			}
 			if err := d.writeEvents(sc, events, removal.EventImport, at, a); err != nil {
 				return err
 			}
 		}
-		return nil
+		return d.writeCounts(sc, deltas)
 	})
 	if err != nil {
 		return store.ImportResult{}, err
@@ -312,7 +314,14 @@ func (d *sqliteDriver) importNumbers(ctx context.Context, numbers []store.Number
 	return res, nil
 }
 
-func readStatuses(ctx context.Context, read *sqlx.Stmt, args []any, into map[e164.Number]removal.NumberStatus) error {
+// storedRow is what Import needs of a stored number: its counter.
+type storedRow struct {
+	tenant string
+	oc     bool
+	status removal.NumberStatus
+}
+
+func readStatuses(ctx context.Context, read *sqlx.Stmt, args []any, into map[e164.Number]storedRow) error {
 	rows, err := read.QueryContext(ctx, args...)
 	if err != nil {
 		return err
@@ -320,11 +329,13 @@ func readStatuses(ctx context.Context, read *sqlx.Stmt, args []any, into map[e16
 	defer rows.Close()
 	for rows.Next() {
 		var n string
+		var r storedRow
 		var st int
-		if err := rows.Scan(&n, &st); err != nil {
+		if err := rows.Scan(&n, &r.tenant, &r.oc, &st); err != nil {
 			return err
 		}
-		into[e164.Number(n)] = removal.NumberStatus(st)
+		r.status = removal.NumberStatus(st)
+		into[e164.Number(n)] = r
 	}
 	return rows.Err()
 }
@@ -332,6 +343,9 @@ func readStatuses(ctx context.Context, read *sqlx.Stmt, args []any, into map[e16
 // writeEvents writes events with multi-row inserts of up to sqliteRows
 // rows: one statement for a chunk of a batch.
 func (d *sqliteDriver) writeEvents(sc *stmtCache, events []event, action removal.EventAction, at time.Time, a removal.Audit) error {
+	if d.noHistory {
+		return nil
+	}
 	micros := at.UnixMicro()
 	trace, actor := nullString(a.TraceID), nullString(a.Actor)
 	args := make([]any, 0, 8*min(len(events), sqliteRows))
@@ -346,6 +360,56 @@ func (d *sqliteDriver) writeEvents(sc *stmtCache, events []event, action removal
 		}
 		if _, err := ins.ExecContext(sc.ctx, args...); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// countKey is one counter: a tenant's Operator Connect numbers in one
+// status.
+type countKey struct {
+	status removal.NumberStatus
+	tenant string
+}
+
+// countDeltas are the changes one transaction makes to the counters.
+type countDeltas map[countKey]int
+
+func (c countDeltas) add(tenant string, st removal.NumberStatus, k int) {
+	c[countKey{st, tenant}] += k
+}
+
+// writeCounts adds the deltas to the counters, in key order, with
+// multi-row upserts of up to sqliteRows counters.
+func (d *sqliteDriver) writeCounts(sc *stmtCache, deltas countDeltas) error {
+	if d.noCounts {
+		return nil
+	}
+	keys := make([]countKey, 0, len(deltas))
+	for k, n := range deltas {
+		if n != 0 {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b countKey) int {
+		if a.status != b.status {
+			return int(a.status) - int(b.status)
+		}
+		return strings.Compare(a.tenant, b.tenant)
+	})
+	args := make([]any, 0, 3*min(len(keys), sqliteRows))
+	for part := range slices.Chunk(keys, sqliteRows) {
+		args = args[:0]
+		for _, k := range part {
+			args = append(args, int(k.status), k.tenant, deltas[k])
+		}
+		up, err := sc.get("INSERT INTO " + d.n.counts + " (status, ms_tenant_id, n) VALUES " + values(len(part), 3) +
+			" ON CONFLICT (status, ms_tenant_id) DO UPDATE SET n = n + excluded.n")
+		if err != nil {
+			return err
+		}
+		if _, err := up.ExecContext(sc.ctx, args...); err != nil {
+			return fmt.Errorf("counters: %w", err)
 		}
 	}
 	return nil

@@ -276,8 +276,9 @@ func (s *Store) ListNumbers(ctx context.Context, q removal.NumberQuery) ([]store
 	return out, nil
 }
 
-// CountByStatus implements removal.Store. It counts rows (see the package
-// doc): an index holds the rows Summary asks for.
+// CountByStatus implements removal.Store. On SQLite it reads the counters
+// (see the package doc): one lookup per status for a tenant, one per
+// tenant and status for all of them.
 func (s *Store) CountByStatus(ctx context.Context, msTenantID string, statuses []removal.NumberStatus) ([]int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
