@@ -18,3 +18,13 @@ func (s *Store) SetBenchSwitches(noHistory, noCounts bool) {
 	d := s.drv.(*sqliteDriver)
 	d.noHistory, d.noCounts = noHistory, noCounts
 }
+
+// ListQuery returns the statement of ListNumbers for q (checked as the
+// Store checks it) and its arguments.
+func (s *Store) ListQuery(q removal.NumberQuery) (string, []any) {
+	return s.drv.(*sqliteDriver).listQuery(q)
+}
+
+// HistoryQuery returns the statement of History's page and total, whose
+// arguments are the number twice, the limit and the offset.
+func (s *Store) HistoryQuery() string { return s.drv.(*sqliteDriver).q.history }

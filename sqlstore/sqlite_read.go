@@ -85,9 +85,20 @@ func (d *sqliteDriver) queryNumbers(ctx context.Context, out []store.Number, q s
 	return out, nil
 }
 
-// list is one SELECT in primary key order: text compares with SQLite's
-// default BINARY collation, byte by byte.
+// list is one SELECT in telephone_number order that an index delivers in
+// that order, so that a page costs its offset and limit, never a sort:
+// the primary key without filters (text compares with SQLite's default
+// BINARY collation, byte by byte), the (tenant, number) index for a
+// tenant, and for Operator Connect numbers in given statuses the partial
+// (status, number) or (tenant, status, number) index, one ordered SELECT
+// per status merged by UNION ALL. Statuses are integers 0-3, written in
+// the text; the other values are bound.
 func (d *sqliteDriver) list(ctx context.Context, q removal.NumberQuery) ([]store.Number, error) {
+	query, args := d.listQuery(q)
+	return d.queryNumbers(ctx, nil, query, args...)
+}
+
+func (d *sqliteDriver) listQuery(q removal.NumberQuery) (string, []any) {
 	var where []string
 	var args []any
 	if !q.IncludeNotOperatorConnect {
@@ -97,17 +108,6 @@ func (d *sqliteDriver) list(ctx context.Context, q removal.NumberQuery) ([]store
 		where = append(where, "ms_tenant_id = ?")
 		args = append(args, q.MSTenantID)
 	}
-	switch len(q.Statuses) {
-	case 0:
-	case 1:
-		where = append(where, "status = ?")
-		args = append(args, int(q.Statuses[0]))
-	default:
-		where = append(where, "status IN (?"+strings.Repeat(",?", len(q.Statuses)-1)+")")
-		for _, st := range q.Statuses {
-			args = append(args, int(st))
-		}
-	}
 	if !q.ChangedAtOrBefore.IsZero() {
 		where = append(where, "status_changed_at <= ?")
 		args = append(args, q.ChangedAtOrBefore.UnixMicro())
@@ -116,13 +116,44 @@ func (d *sqliteDriver) list(ctx context.Context, q removal.NumberQuery) ([]store
 		where = append(where, "telephone_number > ?")
 		args = append(args, string(q.After))
 	}
-	query := "SELECT " + sqliteCols + " FROM " + d.n.numbers
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
+	selectFrom := func(index string, terms ...string) string {
+		from := "SELECT " + sqliteCols + " FROM " + d.n.numbers
+		if index != "" {
+			from += " INDEXED BY " + d.n.index(index)
+		}
+		if terms = append(terms, where...); len(terms) > 0 {
+			from += " WHERE " + strings.Join(terms, " AND ")
+		}
+		return from
+	}
+	var statuses []string
+	if len(q.Statuses) < len(removal.Statuses()) { // every status: no filter
+		for _, st := range q.Statuses {
+			statuses = append(statuses, strconv.Itoa(int(st)))
+		}
+	}
+	var query string
+	var all []any
+	switch {
+	case len(statuses) == 0:
+		query, all = selectFrom(""), args
+	case q.IncludeNotOperatorConnect:
+		// No index holds the numbers of a status whatever their flag.
+		query, all = selectFrom("", "status IN ("+strings.Join(statuses, ", ")+")"), args
+	default:
+		index := "numbers_status_idx"
+		if q.MSTenantID != "" {
+			index = "numbers_tenant_st_idx"
+		}
+		arms := make([]string, len(statuses))
+		for i, st := range statuses {
+			arms[i] = selectFrom(index, "status = "+st)
+			all = append(all, args...)
+		}
+		query = strings.Join(arms, " UNION ALL ")
 	}
 	query += " ORDER BY telephone_number LIMIT ? OFFSET ?"
-	args = append(args, q.Limit, q.Offset)
-	return d.queryNumbers(ctx, nil, query, args...)
+	return query, append(all, q.Limit, q.Offset)
 }
 
 // count reads the counters of the statuses asked: for one tenant one key
@@ -176,11 +207,12 @@ func (d *sqliteDriver) countQuery(msTenantID string, statuses []removal.NumberSt
 	return "SELECT status, n FROM " + d.n.counts + " WHERE " + where + " AND ms_tenant_id = ?", []any{msTenantID}
 }
 
-// history reads one page and the total in one statement (COUNT(*) OVER
-// the number's events), so both come from one snapshot; only a page past
-// the end needs a second statement for the total.
+// history reads one page and the total in one statement, so both come
+// from one snapshot: the page from the (number, at, id) index in its
+// order, the total from a count of the number's entries in that index;
+// only a page past the end needs a second statement for the total.
 func (d *sqliteDriver) history(ctx context.Context, n e164.Number, offset, limit int) ([]removal.Event, int, error) {
-	rows, err := d.db.QueryContext(ctx, d.q.history, string(n), limit, offset)
+	rows, err := d.db.QueryContext(ctx, d.q.history, string(n), string(n), limit, offset)
 	if err != nil {
 		return nil, 0, sqliteErr(err)
 	}

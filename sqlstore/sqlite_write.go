@@ -41,7 +41,7 @@ func buildSQLiteQueries(n names) sqliteQueries {
 		setStatus:   "UPDATE " + t + " SET status = ?, status_changed_at = ? WHERE telephone_number = ? AND status = ? AND operator_connect RETURNING ms_tenant_id",
 		status1:     "SELECT operator_connect, status FROM " + t + " WHERE telephone_number = ?",
 		deleteReady: "DELETE FROM " + t + " WHERE telephone_number = ? AND status = 3 RETURNING ms_tenant_id, operator_connect",
-		history: "SELECT " + sqliteEventCols + ", COUNT(*) OVER () FROM " + h +
+		history: "SELECT " + sqliteEventCols + ", (SELECT COUNT(*) FROM " + h + " WHERE telephone_number = ?) FROM " + h +
 			" WHERE telephone_number = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
 		historyN: "SELECT COUNT(*) FROM " + h + " WHERE telephone_number = ?",
 		prune:    "DELETE FROM " + h + " WHERE id IN (SELECT id FROM " + h + " WHERE at < ? ORDER BY at LIMIT ?)",
