@@ -2,7 +2,11 @@
 
 package sqlstore
 
-import "github.com/ocnumbers/ocnumbers/removal"
+import (
+	"time"
+
+	"github.com/ocnumbers/ocnumbers/removal"
+)
 
 // summaryQueries are the statements of Summary's counts.
 func (d *sqliteDriver) summaryQueries() (string, string) {
@@ -28,3 +32,5 @@ func (s *Store) ListQuery(q removal.NumberQuery) (string, []any) {
 // HistoryQuery returns the statement of History's page and total, whose
 // arguments are the number twice, the limit and the offset.
 func (s *Store) HistoryQuery() string { return s.drv.(*sqliteDriver).q.history }
+
+func (d *sqliteDriver) setClock(now func() time.Time) { d.now = now }

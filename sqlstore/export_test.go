@@ -1,5 +1,7 @@
 package sqlstore
 
+import "time"
+
 // SetBeforeCommit installs a hook that a PostgreSQL write transaction
 // calls after its statements and before its commit.
 func (s *Store) SetBeforeCommit(f func()) { s.drv.(*pgDriver).beforeCommit = f }
@@ -26,3 +28,9 @@ func KnownVersion(driverName string) int {
 
 // CountsTableName is the quoted name of the counters table.
 func (s *Store) CountsTableName() string { return s.names.counts }
+
+// SetClock sets the clock of the store's rate limiters, on a database
+// whose driver lets tests set it.
+func (s *Store) SetClock(now func() time.Time) {
+	s.drv.(interface{ setClock(func() time.Time) }).setClock(now)
+}

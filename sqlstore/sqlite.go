@@ -34,6 +34,8 @@ type sqliteDriver struct {
 	n      names
 	q      sqliteQueries
 	memory bool // an in-memory database, living in its one connection
+	// synchronous is the pool's PRAGMA synchronous (0 OFF to 3 EXTRA).
+	synchronous int
 	// now is the limiter's clock (time.Now; tests set another).
 	now func() time.Time
 	// noHistory and noCounts, set only by benchmarks, skip the writes of
@@ -100,11 +102,13 @@ func newSQLiteOnPool(ctx context.Context, db *sqlx.DB, c config) (driver, error)
 }
 
 func newSQLite(ctx context.Context, db *sqlx.DB, c config, memory bool) (*sqliteDriver, error) {
-	if err := db.PingContext(ctx); err != nil {
+	n := namesOf(c)
+	d := &sqliteDriver{db: db, n: n, q: buildSQLiteQueries(n), memory: memory, now: time.Now}
+	// Every connection of a pool has its DSN's level: one tells.
+	if err := db.GetContext(ctx, &d.synchronous, "PRAGMA synchronous"); err != nil {
 		return nil, fmt.Errorf("sqlstore: connect: %w", err)
 	}
-	n := namesOf(c)
-	return &sqliteDriver{db: db, n: n, q: buildSQLiteQueries(n), memory: memory, now: time.Now}, nil
+	return d, nil
 }
 
 // sqliteDSN adds the parameters a shared file needs, keeping any the caller
@@ -205,11 +209,23 @@ func enableWAL(ctx context.Context, db *sqlx.DB) error {
 // roll back chunks already reported as applied. Callers check ctx between
 // chunks themselves.
 func (d *sqliteDriver) writeTx(ctx context.Context, fn func(ctx context.Context, conn *sqlx.Conn) error) error {
+	return d.tx(ctx, false, fn)
+}
+
+// tx is writeTx; relaxed commits with synchronous=NORMAL (see allow).
+func (d *sqliteDriver) tx(ctx context.Context, relaxed bool, fn func(ctx context.Context, conn *sqlx.Conn) error) error {
 	conn, err := d.db.Connx(ctx)
 	if err != nil {
 		return sqliteErr(err)
 	}
 	defer conn.Close()
+	if relaxed {
+		restore, err := d.relaxSync(ctx, conn)
+		if err != nil {
+			return sqliteErr(err)
+		}
+		defer restore()
+	}
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -269,11 +285,6 @@ func (d *sqliteDriver) migrate(ctx context.Context, ms []Migration) error {
 		}
 		return nil
 	})
-}
-
-// allow is not implemented on SQLite yet.
-func (d *sqliteDriver) allow(context.Context, string, int, time.Duration) (bool, time.Duration, error) {
-	return false, 0, errNotImplemented
 }
 
 // stmtCache prepares each statement of one transaction once.

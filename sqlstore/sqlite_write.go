@@ -28,6 +28,10 @@ type sqliteQueries struct {
 	history     string // one page of a number's events, and their total
 	historyN    string // the number of a number's events
 	prune       string // one chunk of old events
+	rateLast    string // a limiter's last admission: seq and at
+	rateAt      string // the time of one admission of a limiter
+	rateAdd     string // records one admission
+	rateTrim    string // deletes the admissions of a limiter up to a seq
 }
 
 const sqliteCols = "telephone_number, ms_tenant_id, operator_connect, status, status_changed_at"
@@ -45,6 +49,10 @@ func buildSQLiteQueries(n names) sqliteQueries {
 			" WHERE telephone_number = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
 		historyN: "SELECT COUNT(*) FROM " + h + " WHERE telephone_number = ?",
 		prune:    "DELETE FROM " + h + " WHERE id IN (SELECT id FROM " + h + " WHERE at < ? ORDER BY at LIMIT ?)",
+		rateLast: "SELECT seq, at FROM " + n.rateLimit + " WHERE name = ? ORDER BY seq DESC LIMIT 1",
+		rateAt:   "SELECT at FROM " + n.rateLimit + " WHERE name = ? AND seq = ?",
+		rateAdd:  "INSERT INTO " + n.rateLimit + " (name, seq, at) VALUES (?, ?, ?)",
+		rateTrim: "DELETE FROM " + n.rateLimit + " WHERE name = ? AND seq <= ?",
 	}
 }
 
