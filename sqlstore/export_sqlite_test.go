@@ -16,10 +16,7 @@ func (d *sqliteDriver) summaryQueries() (string, string) {
 	return global, tenant
 }
 
-// SetBenchSwitches makes the SQLite writers skip the history or the
-// counters, to measure what they cost.
-func (s *Store) SetBenchSwitches(noHistory, noCounts bool) {
-	d := s.drv.(*sqliteDriver)
+func (d *sqliteDriver) setBenchSwitches(noHistory, noCounts bool) {
 	d.noHistory, d.noCounts = noHistory, noCounts
 }
 
@@ -29,8 +26,8 @@ func (s *Store) ListQuery(q removal.NumberQuery) (string, []any) {
 	return s.drv.(*sqliteDriver).listQuery(q)
 }
 
-// HistoryQuery returns the statement of History's page and total, whose
-// arguments are the number twice, the limit and the offset.
-func (s *Store) HistoryQuery() string { return s.drv.(*sqliteDriver).q.history }
+// HistoryQuery returns the statement of History's first page of 200 and
+// total, whose arguments are the number twice.
+func (s *Store) HistoryQuery() string { return s.drv.(*sqliteDriver).q.history + " LIMIT 200" }
 
 func (d *sqliteDriver) setClock(now func() time.Time) { d.now = now }

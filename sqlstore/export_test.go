@@ -34,3 +34,9 @@ func (s *Store) CountsTableName() string { return s.names.counts }
 func (s *Store) SetClock(now func() time.Time) {
 	s.drv.(interface{ setClock(func() time.Time) }).setClock(now)
 }
+
+// SetBenchSwitches makes the writers skip the history or the counters, to
+// measure what they cost, on a database whose driver has the switches.
+func (s *Store) SetBenchSwitches(noHistory, noCounts bool) {
+	s.drv.(interface{ setBenchSwitches(bool, bool) }).setBenchSwitches(noHistory, noCounts)
+}

@@ -90,7 +90,7 @@ func TestSQLiteListPlans(t *testing.T) {
 		})
 	}
 	t.Run("History", func(t *testing.T) {
-		plan := queryPlan(t, st, st.HistoryQuery(), string(number(1)), string(number(1)), 200, 0)
+		plan := queryPlan(t, st, st.HistoryQuery(), string(number(1)), string(number(1)))
 		wantPlan(t, plan, []string{
 			"SEARCH history USING INDEX history_number_idx (telephone_number=?)",
 			"SCALAR SUBQUERY 1",

@@ -91,11 +91,15 @@ func (d *sqliteDriver) queryNumbers(ctx context.Context, out []store.Number, q s
 // BINARY collation, byte by byte), the (tenant, number) index for a
 // tenant, and for Operator Connect numbers in given statuses the partial
 // (status, number) or (tenant, status, number) index, one ordered SELECT
-// per status merged by UNION ALL. Statuses are integers 0-3, written in
-// the text; the other values are bound.
+// per status merged by UNION ALL. Statuses (0-3) and the limit are
+// integers written in the text; the other values are bound.
 func (d *sqliteDriver) list(ctx context.Context, q removal.NumberQuery) ([]store.Number, error) {
 	query, args := d.listQuery(q)
-	return d.queryNumbers(ctx, nil, query, args...)
+	out, err := d.queryNumbers(ctx, make([]store.Number, 0, min(q.Limit, 1024)), query, args...)
+	if len(out) == 0 {
+		return nil, err
+	}
+	return out, err
 }
 
 func (d *sqliteDriver) listQuery(q removal.NumberQuery) (string, []any) {
@@ -152,12 +156,19 @@ func (d *sqliteDriver) listQuery(q removal.NumberQuery) (string, []any) {
 		}
 		query = strings.Join(arms, " UNION ALL ")
 	}
-	query += " ORDER BY telephone_number LIMIT ? OFFSET ?"
-	return query, append(all, q.Limit, q.Offset)
+	// The limit is written in the text (a page size, from a few values),
+	// and OFFSET only when there is one: bound, either costs a first page
+	// about 8%.
+	query += " ORDER BY telephone_number LIMIT " + strconv.Itoa(q.Limit)
+	if q.Offset > 0 {
+		query += " OFFSET ?"
+		all = append(all, q.Offset)
+	}
+	return query, all
 }
 
-// count reads the counters of the statuses asked: for one tenant one key
-// lookup per status, for all of them one range of the key per status.
+// count reads the counters of the statuses asked: one key lookup per
+// status, for one tenant or for the totals (tenant "").
 func (d *sqliteDriver) count(ctx context.Context, msTenantID string, statuses []removal.NumberStatus) ([4]int, error) {
 	var byStatus [4]int
 	query, args := d.countQuery(msTenantID, statuses)
@@ -200,11 +211,7 @@ func (d *sqliteDriver) countQuery(msTenantID string, statuses []removal.NumberSt
 	if len(in) == 0 {
 		return "", nil
 	}
-	where := "status IN (" + strings.Join(in, ", ") + ")"
-	if msTenantID == "" {
-		return "SELECT status, SUM(n) FROM " + d.n.counts + " WHERE " + where + " GROUP BY status", nil
-	}
-	return "SELECT status, n FROM " + d.n.counts + " WHERE " + where + " AND ms_tenant_id = ?", []any{msTenantID}
+	return "SELECT status, n FROM " + d.n.counts + " WHERE status IN (" + strings.Join(in, ", ") + ") AND ms_tenant_id = ?", []any{msTenantID}
 }
 
 // history reads one page and the total in one statement, so both come
@@ -212,30 +219,45 @@ func (d *sqliteDriver) countQuery(msTenantID string, statuses []removal.NumberSt
 // order, the total from a count of the number's entries in that index;
 // only a page past the end needs a second statement for the total.
 func (d *sqliteDriver) history(ctx context.Context, n e164.Number, offset, limit int) ([]removal.Event, int, error) {
-	rows, err := d.db.QueryContext(ctx, d.q.history, string(n), string(n), limit, offset)
+	query, args := d.q.history+" LIMIT "+strconv.Itoa(limit), []any{string(n), string(n)}
+	if offset > 0 {
+		query += " OFFSET ?"
+		args = append(args, offset)
+	}
+	rows, err := d.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, 0, sqliteErr(err)
 	}
 	defer rows.Close()
-	var out []removal.Event
-	total := 0
+	var (
+		out                         []removal.Event
+		statuses                    []removal.NumberStatus // FromStatus and ToStatus point into it
+		total                       int
+		tnt, action, trace, actor   sql.RawBytes
+		from, to                    sql.NullInt64
+		micros                      int64
+		lastTnt, lastAct, lastTrace string
+		lastActor                   string
+	)
 	for rows.Next() {
-		var (
-			tel, tnt, action string
-			from, to         sql.NullInt64
-			micros           int64
-			trace, actor     sql.NullString
-		)
-		if err := rows.Scan(&tel, &tnt, &action, &from, &to, &micros, &trace, &actor, &total); err != nil {
+		if err := rows.Scan(&tnt, &action, &from, &to, &micros, &trace, &actor, &total); err != nil {
 			return nil, 0, err
 		}
-		e := removal.Event{TelephoneNumber: e164.Number(tel), MSTenantID: tnt, Action: removal.EventAction(action),
-			At: time.UnixMicro(micros).UTC(), TraceID: trace.String, Actor: actor.String}
+		if out == nil { // total is known from the first row
+			k := max(min(limit, total-offset), 1)
+			out, statuses = make([]removal.Event, 0, k), make([]removal.NumberStatus, 0, 2*k)
+		}
+		// A number's events mostly repeat their tenant, action and audit:
+		// one string each while they do.
+		e := removal.Event{TelephoneNumber: n, MSTenantID: intern(&lastTnt, tnt), Action: removal.EventAction(intern(&lastAct, action)),
+			At: time.UnixMicro(micros).UTC(), TraceID: intern(&lastTrace, trace), Actor: intern(&lastActor, actor)}
 		if from.Valid {
-			e.FromStatus = statusPtr(removal.NumberStatus(from.Int64))
+			statuses = append(statuses, removal.NumberStatus(from.Int64))
+			e.FromStatus = &statuses[len(statuses)-1]
 		}
 		if to.Valid {
-			e.ToStatus = statusPtr(removal.NumberStatus(to.Int64))
+			statuses = append(statuses, removal.NumberStatus(to.Int64))
+			e.ToStatus = &statuses[len(statuses)-1]
 		}
 		out = append(out, e)
 	}
@@ -248,4 +270,13 @@ func (d *sqliteDriver) history(ctx context.Context, n e164.Number, offset, limit
 		}
 	}
 	return out, total, nil
+}
+
+// intern returns b as a string, *last itself when it holds the same
+// bytes, and remembers it.
+func intern(last *string, b sql.RawBytes) string {
+	if string(b) != *last {
+		*last = string(b)
+	}
+	return *last
 }

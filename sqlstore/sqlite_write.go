@@ -25,7 +25,7 @@ type sqliteQueries struct {
 	setStatus   string // conditional single-row update, returning the tenant
 	status1     string // one row's operator_connect and status
 	deleteReady string // conditional single-row delete of a ReadyForRemoval row
-	history     string // one page of a number's events, and their total
+	history     string // a number's events, and their total (LIMIT and OFFSET to add)
 	historyN    string // the number of a number's events
 	prune       string // one chunk of old events
 	rateLast    string // a limiter's last admission: seq and at
@@ -45,8 +45,8 @@ func buildSQLiteQueries(n names) sqliteQueries {
 		setStatus:   "UPDATE " + t + " SET status = ?, status_changed_at = ? WHERE telephone_number = ? AND status = ? AND operator_connect RETURNING ms_tenant_id",
 		status1:     "SELECT operator_connect, status FROM " + t + " WHERE telephone_number = ?",
 		deleteReady: "DELETE FROM " + t + " WHERE telephone_number = ? AND status = 3 RETURNING ms_tenant_id, operator_connect",
-		history: "SELECT " + sqliteEventCols + ", (SELECT COUNT(*) FROM " + h + " WHERE telephone_number = ?) FROM " + h +
-			" WHERE telephone_number = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
+		history: "SELECT ms_tenant_id, action, from_status, to_status, at, trace_id, actor, (SELECT COUNT(*) FROM " + h + " WHERE telephone_number = ?) FROM " + h +
+			" WHERE telephone_number = ? ORDER BY at DESC, id DESC",
 		historyN: "SELECT COUNT(*) FROM " + h + " WHERE telephone_number = ?",
 		prune:    "DELETE FROM " + h + " WHERE id IN (SELECT id FROM " + h + " WHERE at < ? ORDER BY at LIMIT ?)",
 		rateLast: "SELECT seq, at FROM " + n.rateLimit + " WHERE name = ? ORDER BY seq DESC LIMIT 1",
@@ -383,8 +383,11 @@ type countKey struct {
 // countDeltas are the changes one transaction makes to the counters.
 type countDeltas map[countKey]int
 
+// add counts k numbers of tenant in status st, in the tenant's counter
+// and in the total of every tenant (tenant "").
 func (c countDeltas) add(tenant string, st removal.NumberStatus, k int) {
 	c[countKey{st, tenant}] += k
+	c[countKey{st, ""}] += k
 }
 
 // writeCounts adds the deltas to the counters, in key order, with
