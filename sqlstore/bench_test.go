@@ -628,6 +628,28 @@ func BenchmarkSummary(b *testing.B) {
 	}
 }
 
+// BenchmarkSummaryScaling runs Summary on each SQLite data set in turn
+// (paired), the largest first, so that the ratios of the medians say how
+// the cost grows with the number of rows.
+func BenchmarkSummaryScaling(b *testing.B) {
+	requireSQLite(b)
+	sizes := benchSizes()
+	for _, c := range []struct{ name, tenant string }{{"Global", ""}, {"Tenant", benchTenant(7)}} {
+		b.Run(c.name, func(b *testing.B) {
+			var vs []variant
+			for k := len(sizes) - 1; k >= 0; k-- {
+				svc := removal.NewService(sqliteBenchStore(b, sizes[k]))
+				vs = append(vs, variant{fmt.Sprintf("n=%d", sizes[k]), func(b *testing.B) {
+					if s, err := svc.Summary(context.Background(), c.tenant); err != nil || s.TotalCount == 0 {
+						b.Fatal(s, err)
+					}
+				}})
+			}
+			paired(b, nil, vs...)
+		})
+	}
+}
+
 // summaryIndex creates, until the benchmark ends, a partial covering index
 // of the rows Summary counts on a SQLite store, and returns the table named
 // with it (INDEXED BY).
