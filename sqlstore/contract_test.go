@@ -336,3 +336,88 @@ func TestDeleteInChunks(t *testing.T) {
 		})
 	}
 }
+
+// TestCountsMatchRecount: after every step of a mix of imports (both
+// modes, moving numbers between tenants and in and out of Operator
+// Connect), Put, batches and Delete, CountByStatus per tenant and for all
+// tenants equals a recount of the listed numbers.
+func TestCountsMatchRecount(t *testing.T) {
+	ctx := context.Background()
+	tenants := []string{tenant, otherTenant, "11111111-2222-4333-8444-555555555555"}
+	rec := func(i, variant int) store.Number {
+		r := record(i, removal.Statuses()[(i+variant)%4])
+		r.MSTenantID = tenants[(i+variant)%len(tenants)]
+		r.OperatorConnect = (i+variant)%5 != 0
+		return r
+	}
+	batch := func(from, to, variant int) []store.Number {
+		var out []store.Number
+		for i := from; i < to; i++ {
+			out = append(out, rec(i, variant))
+		}
+		return out
+	}
+	numbers := func(from, to int) []e164.Number {
+		var out []e164.Number
+		for i := from; i < to; i++ {
+			out = append(out, number(i))
+		}
+		return out
+	}
+	apply := func(a removal.Action, ns []e164.Number) func(s store.Store) error {
+		return func(s store.Store) error {
+			_, err := s.Apply(ctx, ns, removal.Change{From: a.From(), To: a.To(), At: t3, Event: a.Event()})
+			return err
+		}
+	}
+	steps := []struct {
+		name string
+		do   func(s store.Store) error
+	}{
+		{"Put", func(s store.Store) error { return s.Put(ctx, batch(0, 250, 0)...) }},
+		{"Merge", func(s store.Store) error {
+			_, err := s.Import(ctx, batch(100, 350, 1), store.ImportOptions{Mode: store.Merge, At: t1})
+			return err
+		}},
+		{"Replace", func(s store.Store) error {
+			_, err := s.Import(ctx, batch(50, 300, 2), store.ImportOptions{Mode: store.Replace, At: t2})
+			return err
+		}},
+		{"MarkForRemoval", apply(removal.MarkForRemovalAction, numbers(0, 400))},
+		{"ReadyForRemoval", apply(removal.ReadyForRemovalAction, numbers(0, 200))},
+		{"RequestRelease", apply(removal.RequestReleaseAction, numbers(150, 360))},
+		{"Delete", func(s store.Store) error { _, err := s.Delete(ctx, numbers(0, 400), t4); return err }},
+		{"MergeAgain", func(s store.Store) error {
+			_, err := s.Import(ctx, batch(0, 360, 3), store.ImportOptions{Mode: store.Merge, At: t4})
+			return err
+		}},
+		{"ClearRemovalStatus", apply(removal.ClearRemovalStatusAction, numbers(0, 400))},
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			b.require(t)
+			s := b.open(t)
+			for _, step := range steps {
+				if err := step.do(s); err != nil {
+					t.Fatalf("%s: %v", step.name, err)
+				}
+				all, err := s.ListNumbers(ctx, removal.NumberQuery{Limit: 1000, IncludeNotOperatorConnect: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, tnt := range append([]string{""}, tenants...) {
+					want := make([]int, 4)
+					for _, n := range all {
+						if n.OperatorConnect && (tnt == "" || n.MSTenantID == tnt) {
+							want[n.Status]++
+						}
+					}
+					got, err := s.CountByStatus(ctx, tnt, removal.Statuses())
+					if err != nil || !slices.Equal(got, want) {
+						t.Errorf("after %s: CountByStatus(%q) = %v, %v; recount %v", step.name, tnt, got, err, want)
+					}
+				}
+			}
+		})
+	}
+}

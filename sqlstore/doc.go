@@ -18,11 +18,9 @@
 // ms_tenant_id (canonical lower-case GUID text), operator_connect
 // (boolean; 0/1 on SQLite), status (the integer value of
 // removal.NumberStatus, checked 0-3) and status_changed_at (timestamptz on
-// PostgreSQL; on SQLite INTEGER Unix microseconds, UTC). Indexes: one
-// partial index holding only the rows Summary counts (Operator Connect,
-// MarkedForRemoval or ReadyForRemoval), and the list orders (tenant,
-// number), (status, number) and (tenant, status, number), the latter two
-// for Operator Connect numbers.
+// PostgreSQL; on SQLite INTEGER Unix microseconds, UTC). Indexes serve the
+// list orders: (tenant, number), and for Operator Connect numbers (status,
+// number) and (tenant, status, number).
 //
 // <prefix>history: one row per change, written in the same transaction as
 // the change: id (write order), telephone_number, ms_tenant_id, action
@@ -31,23 +29,39 @@
 // (NULL when unknown). Rows outlive their number. Indexed by (number, at
 // descending, id descending) for History and by at for PruneHistory.
 //
+// On SQLite, <prefix>counts holds the number of Operator Connect numbers
+// per status and tenant, and per status for all tenants (an empty ms_tenant_id),
+// changed by every writer in the transaction of its change; CountByStatus
+// (Summary, a list's total) reads them, at a cost that does not depend on
+// the number of rows: one key per status asked. <prefix>rate_limit holds
+// the admissions of the rate limiters. Writing the tables directly
+// bypasses the transition rules, the history and the counters.
+//
 // On PostgreSQL, text columns are COLLATE "C": lists are in byte order. On
 // SQLite they use the default BINARY collation, which is byte order too.
 //
 // # Migrations
 //
 // Migrations live in migrations/<database>/NNNN_name.sql; applied versions
-// are recorded in <prefix>schema_migrations. Migrations returns them as
-// plain SQL with every name filled in for the options, each ending with the
-// record of its version, for hosts that run migrations in their own deploy
-// step (with WithoutMigrations); Store.Migrate runs them from Go. Migrate
-// works in one transaction that also serialises concurrent migrations of
-// the same tables, so running it twice, or from two processes at once, is
-// safe; a database whose recorded version is newer than the package knows
-// is refused with ErrSchemaTooNew. WithTablePrefix and WithSchema
-// (PostgreSQL only) place the tables beside a host's own; identifiers come
-// only from these options, are checked against [a-z_][a-z0-9_]* and quoted.
-// No statement is ever built from input values.
+// are recorded in <prefix>schema_migrations. Store.Migrate runs them from
+// Go; Migrate works in one transaction that also serialises concurrent
+// migrations of the same tables, so running it twice, or from two
+// processes at once, is safe; a database whose recorded version is newer
+// than the package knows is refused with ErrSchemaTooNew. A host that
+// runs migrations in its own deploy step gets them from Migrations as
+// plain SQL with every name filled in for the options, each ending with
+// the record of its version, applies those its database lacks in order,
+// each in a transaction, and opens the store with WithoutMigrations:
+//
+//	ms, err := sqlstore.Migrations("sqlite3", sqlstore.WithTablePrefix("oc_"))
+//	// for each m in ms beyond the version in oc_schema_migrations:
+//	//   BEGIN; <m.SQL>; COMMIT
+//	st, err := sqlstore.Open(ctx, "sqlite3", path, sqlstore.WithTablePrefix("oc_"), sqlstore.WithoutMigrations())
+//
+// WithTablePrefix and WithSchema (PostgreSQL only) place the tables beside
+// a host's own; identifiers come only from these options, are checked
+// against [a-z_][a-z0-9_]* and quoted. No statement is ever built from
+// input values.
 //
 // # Changes
 //
@@ -87,14 +101,31 @@
 //
 // # SQLite
 //
-// A file DSN gets _busy_timeout=10000 (ms), _cache_size=-32768 (32 MiB),
-// _foreign_keys=1, _txlock=immediate and _stmt_cache_size=32 unless it sets
-// them (or their aliases) itself, and unless it sets a journal mode, Open
-// switches the file to WAL once. An in-memory DSN (":memory:",
-// "file::memory:", mode=memory) gets a pool of one connection, since every
-// connection would otherwise open its own empty database. For New, the
-// host's DSN is used as it is; write transactions are BEGIN IMMEDIATE
-// regardless.
+// Open gives a file DSN _synchronous=FULL (every reported success survives
+// a power loss; WithSynchronous("NORMAL") or "OFF" give that up for speed:
+// a power loss, not a process crash, may then undo reported successes),
+// _busy_timeout of the lock timeout (WithLockTimeout, DefaultLockTimeout:
+// a writer that waits longer for the write lock fails with an error
+// matching removal.ErrStoreBusy), _cache_size=-32768 (32 MiB),
+// _foreign_keys=1, _txlock=immediate and _stmt_cache_size=32, unless the
+// DSN sets them (or their aliases) itself; a parameter that an option also
+// sets is refused. Unless the DSN sets a journal mode, Open switches the
+// file to WAL once. The pool holds at most DefaultSQLiteMaxOpenConns (4)
+// connections (WithMaxOpenConns): in WAL mode readers never wait, and
+// writers take the write lock one at a time with BEGIN IMMEDIATE. An
+// in-memory DSN (":memory:", "file::memory:", mode=memory) gets a pool of
+// one connection, since every connection would otherwise open its own
+// empty database. WithIdleInTransactionTimeout is refused.
+//
+// New uses the host's pool and DSN as they are, and refuses the options
+// that would set them: the host sets _synchronous=FULL (go-sqlite3's
+// default is NORMAL), _busy_timeout, WAL journaling and the pool's cap
+// itself. Write transactions are BEGIN IMMEDIATE regardless.
+//
+// The rate limiters read the Go clock (the processes sharing a SQLite
+// file share the machine's clock) once they hold the write lock; their
+// transactions commit with synchronous=NORMAL, so a power loss can forget
+// the last admissions, never a process crash.
 //
 // # PostgreSQL
 //
@@ -105,8 +136,10 @@
 //
 // # Other decisions
 //
-//   - CountByStatus counts rows; for MarkedForRemoval and ReadyForRemoval
-//     (what Summary asks) it reads only the partial index.
+//   - Store.RateLimiter gives a rate limit kept in the database: at most
+//     limit admissions in any interval of length window, counted across
+//     every Store on the database and across restarts; refusals are not
+//     counted. Its Allow has the signature of removal/httpapi's Limiter.
 //   - Every method returns ctx.Err() when the context is already done, and
 //     then does nothing.
 //   - Arguments outside the contract are errors, with nothing changed: a

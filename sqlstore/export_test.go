@@ -1,5 +1,7 @@
 package sqlstore
 
+import "time"
+
 // SetBeforeCommit installs a hook that a PostgreSQL write transaction
 // calls after its statements and before its commit.
 func (s *Store) SetBeforeCommit(f func()) { s.drv.(*pgDriver).beforeCommit = f }
@@ -22,4 +24,19 @@ func KnownVersion(driverName string) int {
 		panic(err) // embedded files: a broken build, caught by every test
 	}
 	return len(ms)
+}
+
+// CountsTableName is the quoted name of the counters table.
+func (s *Store) CountsTableName() string { return s.names.counts }
+
+// SetClock sets the clock of the store's rate limiters, on a database
+// whose driver lets tests set it.
+func (s *Store) SetClock(now func() time.Time) {
+	s.drv.(interface{ setClock(func() time.Time) }).setClock(now)
+}
+
+// SetBenchSwitches makes the writers skip the history or the counters, to
+// measure what they cost, on a database whose driver has the switches.
+func (s *Store) SetBenchSwitches(noHistory, noCounts bool) {
+	s.drv.(interface{ setBenchSwitches(bool, bool) }).setBenchSwitches(noHistory, noCounts)
 }

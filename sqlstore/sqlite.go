@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,9 +24,7 @@ var sqliteDialect = dialect{
 	name:       "SQLite",
 	migrations: "migrations/sqlite",
 	open:       openSQLite,
-	newDriver: func(ctx context.Context, db *sqlx.DB, c config) (driver, error) {
-		return newSQLite(ctx, db, c, false)
-	},
+	newDriver:  newSQLiteOnPool,
 }
 
 // sqliteDriver runs the store on SQLite. Writers take the database's write
@@ -35,16 +34,41 @@ type sqliteDriver struct {
 	n      names
 	q      sqliteQueries
 	memory bool // an in-memory database, living in its one connection
+	// synchronous is the pool's PRAGMA synchronous (0 OFF to 3 EXTRA).
+	synchronous int
+	// now is the limiter's clock (time.Now; tests set another).
+	now func() time.Time
+	// noHistory and noCounts, set only by benchmarks, skip the writes of
+	// the history and of the counters, to measure what they cost.
+	noHistory, noCounts bool
 }
 
 func openSQLite(ctx context.Context, driverName, dsn string, c config) (*sqlx.DB, driver, error) {
-	dsn, memory, wal := sqliteDSN(dsn)
+	if c.idleInTx != 0 {
+		return nil, nil, errors.New("sqlstore: WithIdleInTransactionTimeout is for PostgreSQL; a SQLite transaction ends with its process")
+	}
+	dsn, memory, wal, err := sqliteDSN(dsn, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	maxOpen := c.maxOpen
+	switch {
+	case memory && maxOpen > 1:
+		return nil, nil, fmt.Errorf("sqlstore: WithMaxOpenConns(%d): an in-memory SQLite database lives in its one connection", maxOpen)
+	case memory:
+		maxOpen = 1
+	case maxOpen == 0:
+		maxOpen = DefaultSQLiteMaxOpenConns
+	}
 	db, err := sqlx.Open(driverName, dsn)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: open %s: %w", driverName, err)
 	}
+	// Idle connections are kept: a new one costs its pragmas and its
+	// prepared statements again.
+	db.SetMaxOpenConns(maxOpen)
+	db.SetMaxIdleConns(maxOpen)
 	if memory {
-		db.SetMaxOpenConns(1)
 		db.SetConnMaxLifetime(0)
 		db.SetConnMaxIdleTime(0)
 	}
@@ -61,27 +85,47 @@ func openSQLite(ctx context.Context, driverName, dsn string, c config) (*sqlx.DB
 	return db, d, nil
 }
 
+// newSQLiteOnPool makes the driver of New. The pool and its DSN are the
+// host's: the options that set them are refused rather than ignored.
+func newSQLiteOnPool(ctx context.Context, db *sqlx.DB, c config) (driver, error) {
+	switch {
+	case c.maxOpen != 0:
+		return nil, errors.New("sqlstore: WithMaxOpenConns is for Open; New uses the host's pool as it is (db.SetMaxOpenConns)")
+	case c.lockTimeout != 0:
+		return nil, errors.New("sqlstore: WithLockTimeout is for Open; with New, set _busy_timeout in the DSN of the host's SQLite pool")
+	case c.synchronous != "":
+		return nil, errors.New("sqlstore: WithSynchronous is for Open; with New, set _synchronous in the DSN of the host's SQLite pool")
+	case c.idleInTx != 0:
+		return nil, errors.New("sqlstore: WithIdleInTransactionTimeout is for PostgreSQL; a SQLite transaction ends with its process")
+	}
+	return newSQLite(ctx, db, c, false)
+}
+
 func newSQLite(ctx context.Context, db *sqlx.DB, c config, memory bool) (*sqliteDriver, error) {
-	if err := db.PingContext(ctx); err != nil {
+	n := namesOf(c)
+	d := &sqliteDriver{db: db, n: n, q: buildSQLiteQueries(n), memory: memory, now: time.Now}
+	// Every connection of a pool has its DSN's level: one tells.
+	if err := db.GetContext(ctx, &d.synchronous, "PRAGMA synchronous"); err != nil {
 		return nil, fmt.Errorf("sqlstore: connect: %w", err)
 	}
-	n := namesOf(c)
-	return &sqliteDriver{db: db, n: n, q: buildSQLiteQueries(n), memory: memory}, nil
+	return d, nil
 }
 
 // sqliteDSN adds the parameters a shared file needs, keeping any the caller
 // set, and reports whether the DSN names an in-memory database and whether
-// the file should be switched to WAL (the caller set no journal mode).
+// the file should be switched to WAL (the caller set no journal mode). A
+// parameter that an option given to Open also sets is refused: one of the
+// two would silently lose.
 //
 // WAL is not a DSN parameter: the driver would run PRAGMA journal_mode=WAL
 // as it opens each connection, and while a new file is being switched, a
 // connection opening beside it can fail with "database is locked" without
 // waiting. WAL is a property of the file, so enableWAL sets it once.
-func sqliteDSN(dsn string) (string, bool, bool) {
+func sqliteDSN(dsn string, c config) (string, bool, bool, error) {
 	path, rawQuery, _ := strings.Cut(dsn, "?")
 	params, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return dsn, false, false // let the driver report it
+		return dsn, false, false, nil // let the driver report it
 	}
 	memory := path == ":memory:" || path == "file::memory:" || params.Get("mode") == "memory"
 	has := func(keys ...string) bool {
@@ -92,19 +136,41 @@ func sqliteDSN(dsn string) (string, bool, bool) {
 			params.Set(keys[0], val)
 		}
 	}
+	byOption := func(option, val string, keys ...string) error {
+		if val == "" {
+			return nil
+		}
+		if has(keys...) {
+			return fmt.Errorf("sqlstore: the DSN sets %s and so does %s: set one", keys[0], option)
+		}
+		params.Set(keys[0], val)
+		return nil
+	}
+	if c.lockTimeout != 0 {
+		err = byOption("WithLockTimeout", strconv.FormatInt(max(c.lockTimeout.Milliseconds(), 1), 10), "_busy_timeout", "_timeout")
+	}
+	if err == nil {
+		err = byOption("WithSynchronous", c.synchronous, "_synchronous", "_sync")
+	}
+	if err != nil {
+		return "", false, false, err
+	}
 	wal := !memory && !has("_journal_mode", "_journal")
 	if !memory {
-		add("10000", "_busy_timeout", "_timeout")
-		// 32 MiB per connection (SQLite's default is 2 MiB): the Summary
-		// index of a million numbers then stays in memory.
+		add(strconv.FormatInt(DefaultLockTimeout.Milliseconds(), 10), "_busy_timeout", "_timeout")
+		// 32 MiB per connection (SQLite's default is 2 MiB): the list
+		// indexes of a million numbers then stay in memory.
 		add("-32768", "_cache_size")
 	}
+	// go-sqlite3 defaults to NORMAL, which in WAL mode may lose the last
+	// commits to a power loss.
+	add("FULL", "_synchronous", "_sync")
 	add("1", "_foreign_keys", "_fk")
 	add("immediate", "_txlock")
 	// Reuse the store's few prepared statements per connection instead of
 	// compiling each again on every call.
 	add("32", "_stmt_cache_size")
-	return path + "?" + params.Encode(), memory, wal
+	return path + "?" + params.Encode(), memory, wal, nil
 }
 
 // enableWAL switches a SQLite file to WAL journaling. Switching takes an
@@ -143,11 +209,23 @@ func enableWAL(ctx context.Context, db *sqlx.DB) error {
 // roll back chunks already reported as applied. Callers check ctx between
 // chunks themselves.
 func (d *sqliteDriver) writeTx(ctx context.Context, fn func(ctx context.Context, conn *sqlx.Conn) error) error {
+	return d.tx(ctx, false, fn)
+}
+
+// tx is writeTx; relaxed commits with synchronous=NORMAL (see allow).
+func (d *sqliteDriver) tx(ctx context.Context, relaxed bool, fn func(ctx context.Context, conn *sqlx.Conn) error) error {
 	conn, err := d.db.Connx(ctx)
 	if err != nil {
 		return sqliteErr(err)
 	}
 	defer conn.Close()
+	if relaxed {
+		restore, err := d.relaxSync(ctx, conn)
+		if err != nil {
+			return sqliteErr(err)
+		}
+		defer restore()
+	}
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -207,11 +285,6 @@ func (d *sqliteDriver) migrate(ctx context.Context, ms []Migration) error {
 		}
 		return nil
 	})
-}
-
-// allow is not implemented on SQLite yet.
-func (d *sqliteDriver) allow(context.Context, string, int, time.Duration) (bool, time.Duration, error) {
-	return false, 0, errNotImplemented
 }
 
 // stmtCache prepares each statement of one transaction once.

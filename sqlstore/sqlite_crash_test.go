@@ -5,16 +5,19 @@ package sqlstore_test
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ocnumbers/ocnumbers/e164"
 	"github.com/ocnumbers/ocnumbers/removal"
 	"github.com/ocnumbers/ocnumbers/sqlstore"
 	"github.com/ocnumbers/ocnumbers/store"
@@ -24,24 +27,41 @@ import (
 // stored.
 const crashUniverse = 620
 
-// crashEntry is one line of the child's log: a batch it is about to run,
-// or the result it got.
+// crashTenants are the tenants of the crash test's numbers.
+var crashTenants = []string{tenant, otherTenant}
+
+// crashEntry is one line of the child's log: a call it is about to make
+// (a batch action, a merge import of Records, or a Delete), or the result
+// it got: the numbers changed.
 type crashEntry struct {
-	Batch   int      `json:"batch"`
-	Action  string   `json:"action,omitempty"`
-	Numbers []string `json:"numbers,omitempty"`
-	Done    bool     `json:"done,omitempty"`
-	Success int      `json:"success,omitempty"`
-	Err     string   `json:"err,omitempty"`
+	Batch   int           `json:"batch"`
+	Kind    string        `json:"kind,omitempty"` // "apply", "merge" or "delete"
+	Action  string        `json:"action,omitempty"`
+	Numbers []string      `json:"numbers,omitempty"`
+	Records []crashRecord `json:"records,omitempty"`
+	Done    bool          `json:"done,omitempty"`
+	Success int           `json:"success,omitempty"`
+	Err     string        `json:"err,omitempty"`
 }
 
-// TestCrashConsistency runs batches in a child process (this test binary,
-// re-executed) on a SQLite file and kills it with SIGKILL at random moments.
-// After each kill the file must pass integrity_check, and the numbers must
-// hold exactly the model's statuses after the batches the child finished,
-// plus, for the one it may have been running, either all of its changes or
-// none: nothing half-applied, no illegal move, Summary equal to a recount,
-// and one history event for every committed move, no more.
+// crashRecord is one record of a merge import: number(I) in
+// crashTenants[Tenant].
+type crashRecord struct {
+	I      int  `json:"i"`
+	Tenant int  `json:"tenant"`
+	OC     bool `json:"oc"`
+	Status int  `json:"status"`
+}
+
+// TestCrashConsistency runs batches, merge imports (moving numbers between
+// tenants and in and out of Operator Connect) and Deletes in a child
+// process (this test binary, re-executed) on a SQLite file and kills it
+// with SIGKILL at random moments. After each kill the file must pass
+// integrity_check, and the numbers must hold exactly the model's state
+// after the calls the child finished, plus, for the one it may have been
+// running, either all of its changes or none: nothing half-applied, no
+// illegal move; the counters equal a recount of the rows; every committed
+// change has its history event and every event its change.
 func TestCrashConsistency(t *testing.T) {
 	if os.Getenv("OCNUMBERS_CRASH_CHILD") != "" {
 		crashChild(t)
@@ -59,7 +79,7 @@ func TestCrashConsistency(t *testing.T) {
 	st := MustOpenSQLiteAt(t, dbPath)
 	var initial []store.Number
 	for i := range crashUniverse - 20 {
-		initial = append(initial, store.Number{TelephoneNumber: number(i), MSTenantID: tenant,
+		initial = append(initial, store.Number{TelephoneNumber: number(i), MSTenantID: crashTenants[i%2],
 			OperatorConnect: i%10 != 9, Status: removal.NumberStatus(r.IntN(4)), StatusChangedAt: benchAt})
 	}
 	mustPut(t, st, initial...)
@@ -68,7 +88,7 @@ func TestCrashConsistency(t *testing.T) {
 
 	deadline := time.Now().Add(60 * time.Second)
 	rounds, finished, cut := 0, 0, 0
-	moves := 0 // committed so far: each must have its event
+	changes := len(initial) // committed so far: each must have its event
 	for ; rounds < 25 && time.Now().Before(deadline); rounds++ {
 		logPath := filepath.Join(dir, "child-"+strconv.Itoa(rounds)+".log")
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashConsistency$")
@@ -92,16 +112,16 @@ func TestCrashConsistency(t *testing.T) {
 			t.Fatalf("round %d: integrity_check = %q, %v", rounds, integrity, err)
 		}
 		got := readState(t, st)
-		want, inflight, moved, inflightMoved := replay(t, state, entries)
+		want, inflight, changed, inflightChanged := replay(t, state, entries)
 		finished += len(entries) / 2
 		if inflight != nil {
 			cut++
 		}
 		switch {
 		case equalState(got, want):
-			moves += moved
+			changes += changed
 		case inflight != nil && equalState(got, *inflight):
-			moves += moved + inflightMoved
+			changes += changed + inflightChanged
 		default:
 			for i := range got {
 				if got[i] != want[i] {
@@ -110,6 +130,7 @@ func TestCrashConsistency(t *testing.T) {
 			}
 			t.FailNow()
 		}
+		wantCountersExact(t, st, "round "+strconv.Itoa(rounds))
 		var recount [4]int
 		for _, s := range got {
 			if s.found && s.oc {
@@ -124,12 +145,13 @@ func TestCrashConsistency(t *testing.T) {
 			t.Fatalf("round %d: Summary %+v, recount %v", rounds, sum, recount)
 		}
 		var events int
-		if err := st.DB().Get(&events, "SELECT COUNT(*) FROM "+st.HistoryTableName()+" WHERE action <> 'import'"); err != nil {
+		if err := st.DB().Get(&events, "SELECT COUNT(*) FROM "+st.HistoryTableName()); err != nil {
 			t.Fatal(err)
 		}
-		if events != moves {
-			t.Fatalf("round %d: %d events of batch actions for %d committed moves", rounds, events, moves)
+		if events != changes {
+			t.Fatalf("round %d: %d events for %d committed changes", rounds, events, changes)
 		}
+		wantEventChains(t, st, got, "round "+strconv.Itoa(rounds))
 		st.Close()
 		state = got
 	}
@@ -145,6 +167,7 @@ func TestCrashConsistency(t *testing.T) {
 
 type numState struct {
 	found, oc bool
+	tenant    int // in crashTenants
 	status    removal.NumberStatus
 }
 
@@ -154,10 +177,51 @@ func readState(t *testing.T, st *sqlstore.Store) []numState {
 	for i := range out {
 		n, err := st.Get(context.Background(), number(i))
 		if err == nil {
-			out[i] = numState{true, n.OperatorConnect, n.Status}
+			out[i] = numState{true, n.OperatorConnect, slices.Index(crashTenants, n.MSTenantID), n.Status}
 		}
 	}
 	return out
+}
+
+// wantEventChains checks each number's history, in write order: every
+// event starts from the state the one before left (an insert from
+// nothing, a move from the status before, a purge from ReadyForRemoval),
+// and the last leaves the number as it is. An event without its change, or
+// a change without its event, breaks the chain.
+func wantEventChains(t *testing.T, st *sqlstore.Store, state []numState, when string) {
+	t.Helper()
+	rows, err := st.DB().Query("SELECT telephone_number, action, from_status, to_status FROM " + st.HistoryTableName() + " ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	type link struct {
+		seen bool
+		to   sql.NullInt64
+	}
+	last := make([]link, crashUniverse)
+	for rows.Next() {
+		var tel, action string
+		var from, to sql.NullInt64
+		if err := rows.Scan(&tel, &action, &from, &to); err != nil {
+			t.Fatal(err)
+		}
+		i, _ := strconv.Atoi(tel[5:])
+		prev := last[i]
+		if prev.seen && prev.to != from || !prev.seen && from.Valid {
+			t.Fatalf("%s: %s: %s event from %v follows an event to %v", when, tel, action, from, prev.to)
+		}
+		last[i] = link{true, to}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range state {
+		l := last[i]
+		if s.found != l.to.Valid || s.found && int64(s.status) != l.to.Int64 {
+			t.Fatalf("%s: %s is %+v, but its last event leaves it %v", when, number(i), s, l.to)
+		}
+	}
 }
 
 func equalState(a, b []numState) bool {
@@ -169,58 +233,78 @@ func equalState(a, b []numState) bool {
 	return true
 }
 
-// replay applies the logged batches to state with the transition rules:
-// want is the state after the finished batches, and moved the moves they
-// made; inflight, if the log ends with a batch that has no result, the
-// state if that batch was applied, and inflightMoved its moves.
-func replay(t *testing.T, state []numState, entries []crashEntry) (want []numState, inflight *[]numState, moved, inflightMoved int) {
+// replay applies the logged calls to state with the store's rules: want
+// is the state after the finished calls, and changed the changes (events)
+// they made; inflight, if the log ends with a call that has no result, the
+// state if that call was applied, and inflightChanged its changes.
+func replay(t *testing.T, state []numState, entries []crashEntry) (want []numState, inflight *[]numState, changed, inflightChanged int) {
 	t.Helper()
 	cur := append([]numState(nil), state...)
 	apply := func(e crashEntry) ([]numState, int) {
-		var a removal.Action
-		for _, x := range removal.Actions() {
-			if x.Name() == e.Action {
-				a = x
-			}
-		}
 		next := append([]numState(nil), cur...)
-		moved := 0
-		for _, s := range e.Numbers {
-			i, _ := strconv.Atoi(s[5:])
-			ns := next[i]
-			if ns.found && ns.oc && a.Allows(ns.status) {
-				if !removal.CanTransition(ns.status, a.To()) {
-					t.Fatalf("model: illegal move")
+		k := 0
+		switch e.Kind {
+		case "merge":
+			for _, r := range e.Records {
+				ns := &next[r.I]
+				if !ns.found {
+					*ns = numState{found: true, status: removal.NumberStatus(r.Status)}
+					k++
 				}
-				next[i].status = a.To()
-				moved++
+				ns.oc, ns.tenant = r.OC, r.Tenant
+			}
+		case "delete":
+			for _, s := range e.Numbers {
+				i, _ := strconv.Atoi(s[5:])
+				if next[i].found && next[i].status == removal.ReadyForRemoval {
+					next[i] = numState{}
+					k++
+				}
+			}
+		default:
+			var a removal.Action
+			for _, x := range removal.Actions() {
+				if x.Name() == e.Action {
+					a = x
+				}
+			}
+			for _, s := range e.Numbers {
+				i, _ := strconv.Atoi(s[5:])
+				ns := next[i]
+				if ns.found && ns.oc && a.Allows(ns.status) {
+					if !removal.CanTransition(ns.status, a.To()) {
+						t.Fatalf("model: illegal move")
+					}
+					next[i].status = a.To()
+					k++
+				}
 			}
 		}
-		return next, moved
+		return next, k
 	}
 	for i := 0; i < len(entries); i++ {
 		e := entries[i]
 		if i+1 < len(entries) && entries[i+1].Done && entries[i+1].Batch == e.Batch {
 			res := entries[i+1]
 			if res.Err != "" {
-				t.Fatalf("batch %d failed in the child: %s", e.Batch, res.Err)
+				t.Fatalf("call %d failed in the child: %s", e.Batch, res.Err)
 			}
 			next, k := apply(e)
 			if k != res.Success {
-				t.Fatalf("batch %d: child got %d successes, the model %d", e.Batch, res.Success, k)
+				t.Fatalf("call %d (%s): child got %d changes, the model %d", e.Batch, e.Kind, res.Success, k)
 			}
-			moved += k
+			changed += k
 			cur = next
 			i++
 			continue
 		}
 		if i != len(entries)-1 {
-			t.Fatalf("batch %d has no result but is not the last", e.Batch)
+			t.Fatalf("call %d has no result but is not the last", e.Batch)
 		}
 		next, k := apply(e)
-		inflight, inflightMoved = &next, k
+		inflight, inflightChanged = &next, k
 	}
-	return cur, inflight, moved, inflightMoved
+	return cur, inflight, changed, inflightChanged
 }
 
 func readCrashLog(t *testing.T, path string) []crashEntry {
@@ -278,17 +362,50 @@ func crashChild(t *testing.T) {
 	svc := removal.NewService(st)
 	actions := removal.Actions()
 	for batch := 0; ; batch++ {
-		a := actions[r.IntN(len(actions))]
 		var ns []string
 		for _, i := range r.Perm(crashUniverse)[:1+r.IntN(removal.MaxBatchSize)] {
 			ns = append(ns, string(number(i)))
 		}
-		write(crashEntry{Batch: batch, Action: a.Name(), Numbers: ns})
-		res, err := svc.Apply(context.Background(), a, ns)
-		e := crashEntry{Batch: batch, Done: true, Success: res.SuccessCount}
-		if err != nil {
-			e.Err = err.Error()
+		e := crashEntry{Batch: batch, Done: true}
+		switch k := r.IntN(10); k {
+		case 0:
+			var recs []crashRecord
+			var in []store.Number
+			for _, i := range r.Perm(crashUniverse - 20)[:1+r.IntN(100)] {
+				c := crashRecord{I: i, Tenant: r.IntN(len(crashTenants)), OC: r.IntN(10) != 0, Status: r.IntN(4)}
+				recs = append(recs, c)
+				in = append(in, store.Number{TelephoneNumber: number(i), MSTenantID: crashTenants[c.Tenant],
+					OperatorConnect: c.OC, Status: removal.NumberStatus(c.Status), StatusChangedAt: benchAt})
+			}
+			write(crashEntry{Batch: batch, Kind: "merge", Records: recs})
+			res, err := st.Import(context.Background(), in, store.ImportOptions{Mode: store.Merge})
+			e.Success, e.Err = res.Inserted, errText(err)
+		case 1:
+			write(crashEntry{Batch: batch, Kind: "delete", Numbers: ns})
+			in := make([]e164.Number, len(ns))
+			for i, n := range ns {
+				in[i] = e164.Number(n)
+			}
+			out, err := st.Delete(context.Background(), in, time.Now())
+			for _, o := range out {
+				if o.Changed {
+					e.Success++
+				}
+			}
+			e.Err = errText(err)
+		default:
+			a := actions[r.IntN(len(actions))]
+			write(crashEntry{Batch: batch, Kind: "apply", Action: a.Name(), Numbers: ns})
+			res, err := svc.Apply(context.Background(), a, ns)
+			e.Success, e.Err = res.SuccessCount, errText(err)
 		}
 		write(e)
 	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

@@ -4,8 +4,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -22,45 +20,37 @@ import (
 // validated identifiers. No statement text ever contains an input value.
 type sqliteQueries struct {
 	get         string
-	countIdx    string // global count on the partial index
-	countIdxT   string // per-tenant count on the partial index
-	countAll    string // global count of any statuses
-	countAllT   string // per-tenant count of any statuses
-	setStatus   string // conditional single-row update, returning the tenant
-	status1     string // one row's operator_connect and status
+	setStatus   string // conditional single-row update
 	deleteReady string // conditional single-row delete of a ReadyForRemoval row
-	history     string // one page of a number's events, and their total
+	readRows    string // the rows of an IN list (to add) for their counters
+	history     string // a number's events, and their total (LIMIT and OFFSET to add)
 	historyN    string // the number of a number's events
 	prune       string // one chunk of old events
+	rateLast    string // a limiter's last admission: seq and at
+	rateAt      string // the time of one admission of a limiter
+	rateAdd     string // records one admission
+	rateTrim    string // deletes the admissions of a limiter up to a seq
 }
 
 const sqliteCols = "telephone_number, ms_tenant_id, operator_connect, status, status_changed_at"
-
-// The Summary filter: term for term the partial index's WHERE clause, so
-// that the planner proves the index applies.
-const sqliteRemovalFilter = "status IN (2, 3) AND operator_connect"
 
 const sqliteEventCols = "telephone_number, ms_tenant_id, action, from_status, to_status, at, trace_id, actor"
 
 func buildSQLiteQueries(n names) sqliteQueries {
 	t, h := n.numbers, n.history
-	// The list indexes of migration 0002 serve the Summary filter too, but
-	// lack operator_connect, which SQLite re-checks in the table for every
-	// row (20x slower): Summary names its index.
-	removalIdx := t + " INDEXED BY " + n.index("numbers_removal_idx")
 	return sqliteQueries{
 		get:         "SELECT " + sqliteCols + " FROM " + t + " WHERE telephone_number = ?",
-		countIdx:    "SELECT status, COUNT(*) FROM " + removalIdx + " WHERE " + sqliteRemovalFilter + " GROUP BY status",
-		countIdxT:   "SELECT status, COUNT(*) FROM " + removalIdx + " WHERE ms_tenant_id = ? AND " + sqliteRemovalFilter + " GROUP BY status",
-		countAll:    "SELECT status, COUNT(*) FROM " + t + " WHERE operator_connect GROUP BY status",
-		countAllT:   "SELECT status, COUNT(*) FROM " + t + " WHERE ms_tenant_id = ? AND operator_connect GROUP BY status",
-		setStatus:   "UPDATE " + t + " SET status = ?, status_changed_at = ? WHERE telephone_number = ? AND status = ? AND operator_connect RETURNING ms_tenant_id",
-		status1:     "SELECT operator_connect, status FROM " + t + " WHERE telephone_number = ?",
-		deleteReady: "DELETE FROM " + t + " WHERE telephone_number = ? AND status = 3 RETURNING ms_tenant_id, operator_connect",
-		history: "SELECT " + sqliteEventCols + ", COUNT(*) OVER () FROM " + h +
-			" WHERE telephone_number = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
+		setStatus:   "UPDATE " + t + " SET status = ?, status_changed_at = ? WHERE telephone_number = ? AND status = ? AND operator_connect",
+		deleteReady: "DELETE FROM " + t + " WHERE telephone_number = ? AND status = 3",
+		readRows:    "SELECT telephone_number, ms_tenant_id, operator_connect, status FROM " + t + " WHERE telephone_number IN ",
+		history: "SELECT ms_tenant_id, action, from_status, to_status, at, trace_id, actor, (SELECT COUNT(*) FROM " + h + " WHERE telephone_number = ?) FROM " + h +
+			" WHERE telephone_number = ? ORDER BY at DESC, id DESC",
 		historyN: "SELECT COUNT(*) FROM " + h + " WHERE telephone_number = ?",
 		prune:    "DELETE FROM " + h + " WHERE id IN (SELECT id FROM " + h + " WHERE at < ? ORDER BY at LIMIT ?)",
+		rateLast: "SELECT seq, at FROM " + n.rateLimit + " WHERE name = ? ORDER BY seq DESC LIMIT 1",
+		rateAt:   "SELECT at FROM " + n.rateLimit + " WHERE name = ? AND seq = ?",
+		rateAdd:  "INSERT INTO " + n.rateLimit + " (name, seq, at) VALUES (?, ?, ?)",
+		rateTrim: "DELETE FROM " + n.rateLimit + " WHERE name = ? AND seq <= ?",
 	}
 }
 
@@ -85,23 +75,29 @@ func (d *sqliteDriver) apply(ctx context.Context, numbers []e164.Number, c remov
 	err := d.writeTx(ctx, func(wctx context.Context, conn *sqlx.Conn) error {
 		sc := newStmtCache(wctx, conn)
 		defer sc.close()
+		deltas := countDeltas{}
+		rowsOf := make(map[e164.Number]storedRow, removal.ChunkSize)
 		for start := 0; start < len(numbers); start += removal.ChunkSize {
 			if start > 0 {
 				if err := ctx.Err(); err != nil {
 					stopped = err
-					return nil // commit the chunks done
+					break // commit the chunks done
 				}
 			}
-			o, events, err := d.applyChunk(wctx, sc, numbers[start:min(start+removal.ChunkSize, len(numbers))], c)
+			o, events, err := d.applyChunk(wctx, sc, numbers[start:min(start+removal.ChunkSize, len(numbers))], c, rowsOf)
 			if err != nil {
 				return err
 			}
 			if err := d.writeEvents(sc, events, c.Event, c.At, a); err != nil {
 				return err
 			}
+			for _, e := range events {
+				deltas.add(e.tenant, *e.from, -1)
+				deltas.add(e.tenant, *e.to, 1)
+			}
 			out = append(out, o...)
 		}
-		return nil
+		return d.writeCounts(sc, deltas)
 	})
 	if err != nil {
 		return nil, err
@@ -111,71 +107,63 @@ func (d *sqliteDriver) apply(ctx context.Context, numbers []e164.Number, c remov
 
 // applyChunk moves one chunk inside the immediate transaction, which holds
 // the database's write lock: no other writer can change a row between the
-// read that classifies it and the update that moves it. SQLite runs
-// in-process, so single-row prepared statements cost no round trip, and
-// they beat one IN-list statement per chunk (see the README).
-func (d *sqliteDriver) applyChunk(ctx context.Context, sc *stmtCache, chunk []e164.Number, c removal.Change) ([]removal.Outcome, []event, error) {
+// read that classifies it and the update that moves it. One SELECT reads
+// the chunk's rows (their status, flag and tenant, which the events and
+// counters need), then a prepared single-row compare-and-set UPDATE moves
+// each number to move: SQLite runs in-process, so single-row statements
+// cost no round trip. (UPDATE … RETURNING, which would bring the tenant
+// back instead, costs a single-row UPDATE about 2.5x; see the README.)
+func (d *sqliteDriver) applyChunk(ctx context.Context, sc *stmtCache, chunk []e164.Number, c removal.Change, rowsOf map[e164.Number]storedRow) ([]removal.Outcome, []event, error) {
 	set, err := sc.get(d.q.setStatus)
 	if err != nil {
 		return nil, nil, err
 	}
-	read, err := sc.get(d.q.status1)
+	read, err := sc.get(d.q.readRows + inList(len(chunk)))
 	if err != nil {
+		return nil, nil, err
+	}
+	args := make([]any, len(chunk))
+	for i, n := range chunk {
+		args[i] = string(n)
+	}
+	clear(rowsOf)
+	if err := readRows(ctx, read, args, rowsOf); err != nil {
 		return nil, nil, err
 	}
 	out := make([]removal.Outcome, len(chunk))
 	var events []event
 	at := c.At.UnixMicro()
 	to := int(c.To)
-	move := func(n e164.Number, from removal.NumberStatus) (bool, error) {
-		var tenant string
-		err := set.QueryRowxContext(ctx, to, at, string(n), int(from)).Scan(&tenant)
-		if errors.Is(err, sql.ErrNoRows) {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		events = append(events, event{number: n, tenant: tenant, from: statusPtr(from), to: statusPtr(c.To)})
-		return true, nil
-	}
 	for i, n := range chunk {
-		if len(c.From) == 1 {
-			// The usual case: try the move first, read only on a miss.
-			from := c.From[0]
-			if ok, err := move(n, from); err != nil {
-				return nil, nil, err
-			} else if ok {
-				out[i] = removal.Outcome{Found: true, OperatorConnect: true, Status: from, Changed: true}
-				continue
-			}
-		}
-		var oc bool
-		var st int
-		err := read.QueryRowxContext(ctx, string(n)).Scan(&oc, &st)
-		if errors.Is(err, sql.ErrNoRows) {
+		r, found := rowsOf[n]
+		if !found {
 			continue // Outcome{}: not found
 		}
+		out[i] = removal.Outcome{Found: true, OperatorConnect: r.oc, Status: r.status}
+		if !r.oc || !c.Allows(r.status) {
+			continue
+		}
+		res, err := set.ExecContext(ctx, to, at, string(n), int(r.status))
 		if err != nil {
 			return nil, nil, err
 		}
-		o := removal.Outcome{Found: true, OperatorConnect: oc, Status: removal.NumberStatus(st)}
-		if oc && c.Allows(o.Status) {
-			if ok, err := move(n, o.Status); err != nil {
-				return nil, nil, err
-			} else if !ok {
-				return nil, nil, fmt.Errorf("%s changed under the write lock", n)
-			}
-			o.Changed = true
+		if k, err := res.RowsAffected(); err != nil || k != 1 {
+			return nil, nil, fmt.Errorf("%s changed under the write lock (%d rows, %v)", n, k, err)
 		}
-		out[i] = o
+		out[i].Changed = true
+		events = append(events, event{number: n, tenant: r.tenant, from: statusPtr(r.status), to: statusPtr(c.To)})
 	}
 	return out, events, nil
 }
 
+// inList is "(?,?,…)" for k values.
+func inList(k int) string { return "(?" + strings.Repeat(",?", k-1) + ")" }
+
 // delete deletes the ReadyForRemoval numbers as apply moves numbers: one
 // immediate transaction, chunks of removal.ChunkSize numbers, ctx checked
-// between chunks, the chunks done committed when it is done.
+// between chunks, the chunks done committed when it is done. One SELECT
+// reads a chunk's rows (the events and counters need their tenants),
+// then a compare-and-delete per ReadyForRemoval number.
 func (d *sqliteDriver) delete(ctx context.Context, numbers []e164.Number, at time.Time, a removal.Audit) ([]removal.Outcome, error) {
 	out := make([]removal.Outcome, 0, len(numbers))
 	var stopped error
@@ -186,47 +174,58 @@ func (d *sqliteDriver) delete(ctx context.Context, numbers []e164.Number, at tim
 		if err != nil {
 			return err
 		}
-		read, err := sc.get(d.q.status1)
-		if err != nil {
-			return err
-		}
+		deltas := countDeltas{}
+		rowsOf := make(map[e164.Number]storedRow, removal.ChunkSize)
+		args := make([]any, 0, removal.ChunkSize)
 		for chunk := range slices.Chunk(numbers, removal.ChunkSize) {
 			if len(out) > 0 {
 				if err := ctx.Err(); err != nil {
 					stopped = err
-					return nil // commit the chunks done
+					break // commit the chunks done
 				}
+			}
+			args = args[:0]
+			for _, n := range chunk {
+				args = append(args, string(n))
+			}
+			read, err := sc.get(d.q.readRows + inList(len(chunk)))
+			if err != nil {
+				return err
+			}
+			clear(rowsOf)
+			if err := readRows(wctx, read, args, rowsOf); err != nil {
+				return err
 			}
 			o := make([]removal.Outcome, len(chunk))
 			var events []event
 			for i, n := range chunk {
-				var tenant string
-				var oc bool
-				err := del.QueryRowxContext(wctx, string(n)).Scan(&tenant, &oc)
-				if err == nil {
-					o[i] = removal.Outcome{Found: true, OperatorConnect: oc, Status: removal.ReadyForRemoval, Changed: true}
-					events = append(events, event{number: n, tenant: tenant, from: statusPtr(removal.ReadyForRemoval)})
-					continue
-				}
-				if !errors.Is(err, sql.ErrNoRows) {
-					return err
-				}
-				var st int
-				err = read.QueryRowxContext(wctx, string(n)).Scan(&oc, &st)
-				if errors.Is(err, sql.ErrNoRows) {
+				r, found := rowsOf[n]
+				if !found {
 					continue // Outcome{}: not found
 				}
+				o[i] = removal.Outcome{Found: true, OperatorConnect: r.oc, Status: r.status}
+				if r.status != removal.ReadyForRemoval {
+					continue
+				}
+				res, err := del.ExecContext(wctx, string(n))
 				if err != nil {
 					return err
 				}
-				o[i] = removal.Outcome{Found: true, OperatorConnect: oc, Status: removal.NumberStatus(st)}
+				if k, err := res.RowsAffected(); err != nil || k != 1 {
+					return fmt.Errorf("%s changed under the write lock (%d rows, %v)", n, k, err)
+				}
+				o[i].Changed = true
+				events = append(events, event{number: n, tenant: r.tenant, from: statusPtr(removal.ReadyForRemoval)})
+				if r.oc {
+					deltas.add(r.tenant, removal.ReadyForRemoval, -1)
+				}
 			}
 			if err := d.writeEvents(sc, events, removal.EventPurge, at, a); err != nil {
 				return err
 			}
 			out = append(out, o...)
 		}
-		return nil
+		return d.writeCounts(sc, deltas)
 	})
 	if err != nil {
 		return nil, err
@@ -250,7 +249,8 @@ func (d *sqliteDriver) importNumbers(ctx context.Context, numbers []store.Number
 		sc := newStmtCache(wctx, conn)
 		defer sc.close()
 		args := make([]any, 0, 5*sqliteRows)
-		old := make(map[e164.Number]removal.NumberStatus, sqliteRows)
+		old := make(map[e164.Number]storedRow, sqliteRows)
+		deltas := countDeltas{}
 		for chunk := range slices.Chunk(numbers, sqliteRows) {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -260,12 +260,12 @@ func (d *sqliteDriver) importNumbers(ctx context.Context, numbers []store.Number
 			for _, n := range chunk {
 				args = append(args, string(n.TelephoneNumber))
 			}
-			read, err := sc.get("SELECT telephone_number, status FROM " + d.n.numbers + " WHERE telephone_number IN (?" + strings.Repeat(",?", len(chunk)-1) + ")")
+			read, err := sc.get(d.q.readRows + inList(len(chunk)))
 			if err != nil {
 				return err
 			}
 			clear(old)
-			if err := readStatuses(wctx, read, args, old); err != nil {
+			if err := readRows(wctx, read, args, old); err != nil {
 				return err
 			}
 
@@ -283,28 +283,36 @@ func (d *sqliteDriver) importNumbers(ctx context.Context, numbers []store.Number
 
 			var events []event
 			for _, n := range chunk {
-				from, stored := old[n.TelephoneNumber]
+				prev, stored := old[n.TelephoneNumber]
+				status := n.Status
 				switch {
 				case !stored:
 					res.Inserted++
 					events = append(events, event{number: n.TelephoneNumber, tenant: n.MSTenantID, to: statusPtr(n.Status)})
 				case mode == store.Merge:
 					res.Updated++
-					if from != n.Status {
+					status = prev.status
+					if prev.status != n.Status {
 						res.StatusKept++
 					}
 				default:
 					res.Updated++
-					if from != n.Status {
-						events = append(events, event{number: n.TelephoneNumber, tenant: n.MSTenantID, from: statusPtr(from), to: statusPtr(n.Status)})
+					if prev.status != n.Status {
+						events = append(events, event{number: n.TelephoneNumber, tenant: n.MSTenantID, from: statusPtr(prev.status), to: statusPtr(n.Status)})
 					}
+				}
+				if stored && prev.oc {
+					deltas.add(prev.tenant, prev.status, -1)
+				}
+				if n.OperatorConnect {
+					deltas.add(n.MSTenantID, status, 1)
 				}
 			}
 			if err := d.writeEvents(sc, events, removal.EventImport, at, a); err != nil {
 				return err
 			}
 		}
-		return nil
+		return d.writeCounts(sc, deltas)
 	})
 	if err != nil {
 		return store.ImportResult{}, err
@@ -312,7 +320,15 @@ func (d *sqliteDriver) importNumbers(ctx context.Context, numbers []store.Number
 	return res, nil
 }
 
-func readStatuses(ctx context.Context, read *sqlx.Stmt, args []any, into map[e164.Number]removal.NumberStatus) error {
+// storedRow is what Import and Delete need of a stored number: its
+// counter and status.
+type storedRow struct {
+	tenant string
+	oc     bool
+	status removal.NumberStatus
+}
+
+func readRows(ctx context.Context, read *sqlx.Stmt, args []any, into map[e164.Number]storedRow) error {
 	rows, err := read.QueryContext(ctx, args...)
 	if err != nil {
 		return err
@@ -320,11 +336,13 @@ func readStatuses(ctx context.Context, read *sqlx.Stmt, args []any, into map[e16
 	defer rows.Close()
 	for rows.Next() {
 		var n string
+		var r storedRow
 		var st int
-		if err := rows.Scan(&n, &st); err != nil {
+		if err := rows.Scan(&n, &r.tenant, &r.oc, &st); err != nil {
 			return err
 		}
-		into[e164.Number(n)] = removal.NumberStatus(st)
+		r.status = removal.NumberStatus(st)
+		into[e164.Number(n)] = r
 	}
 	return rows.Err()
 }
@@ -332,6 +350,9 @@ func readStatuses(ctx context.Context, read *sqlx.Stmt, args []any, into map[e16
 // writeEvents writes events with multi-row inserts of up to sqliteRows
 // rows: one statement for a chunk of a batch.
 func (d *sqliteDriver) writeEvents(sc *stmtCache, events []event, action removal.EventAction, at time.Time, a removal.Audit) error {
+	if d.noHistory {
+		return nil
+	}
 	micros := at.UnixMicro()
 	trace, actor := nullString(a.TraceID), nullString(a.Actor)
 	args := make([]any, 0, 8*min(len(events), sqliteRows))
@@ -346,6 +367,59 @@ func (d *sqliteDriver) writeEvents(sc *stmtCache, events []event, action removal
 		}
 		if _, err := ins.ExecContext(sc.ctx, args...); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// countKey is one counter: a tenant's Operator Connect numbers in one
+// status.
+type countKey struct {
+	status removal.NumberStatus
+	tenant string
+}
+
+// countDeltas are the changes one transaction makes to the counters.
+type countDeltas map[countKey]int
+
+// add counts k numbers of tenant in status st, in the tenant's counter
+// and in the total of every tenant (tenant "").
+func (c countDeltas) add(tenant string, st removal.NumberStatus, k int) {
+	c[countKey{st, tenant}] += k
+	c[countKey{st, ""}] += k
+}
+
+// writeCounts adds the deltas to the counters, in key order, with
+// multi-row upserts of up to sqliteRows counters.
+func (d *sqliteDriver) writeCounts(sc *stmtCache, deltas countDeltas) error {
+	if d.noCounts {
+		return nil
+	}
+	keys := make([]countKey, 0, len(deltas))
+	for k, n := range deltas {
+		if n != 0 {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b countKey) int {
+		if a.status != b.status {
+			return int(a.status) - int(b.status)
+		}
+		return strings.Compare(a.tenant, b.tenant)
+	})
+	args := make([]any, 0, 3*min(len(keys), sqliteRows))
+	for part := range slices.Chunk(keys, sqliteRows) {
+		args = args[:0]
+		for _, k := range part {
+			args = append(args, int(k.status), k.tenant, deltas[k])
+		}
+		up, err := sc.get("INSERT INTO " + d.n.counts + " (status, ms_tenant_id, n) VALUES " + values(len(part), 3) +
+			" ON CONFLICT (status, ms_tenant_id) DO UPDATE SET n = n + excluded.n")
+		if err != nil {
+			return err
+		}
+		if _, err := up.ExecContext(sc.ctx, args...); err != nil {
+			return fmt.Errorf("counters: %w", err)
 		}
 	}
 	return nil

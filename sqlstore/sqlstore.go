@@ -27,14 +27,21 @@ type Store struct {
 	drv     driver
 }
 
+// DefaultSQLiteMaxOpenConns is the cap of the pool Open creates on a
+// SQLite file: in WAL mode readers never wait, and writers take the write
+// lock one at a time anyway.
+const DefaultSQLiteMaxOpenConns = 4
+
 // Open connects to a database and returns a Store that owns the connection
 // pool. driverName is "sqlite3" (github.com/mattn/go-sqlite3, which needs
 // cgo) or "pgx" (github.com/jackc/pgx/v5/stdlib, which does not); this
 // package registers both.
 //
-// For SQLite, a file DSN gets WAL journaling, a 10 s busy timeout, a 32 MiB
-// page cache, foreign keys and immediate write transactions unless the DSN
-// sets those parameters itself; an in-memory DSN (":memory:", "file::memory:",
+// For SQLite, a file DSN gets WAL journaling, synchronous=FULL, a busy
+// timeout of the lock timeout (WithLockTimeout), a 32 MiB page cache,
+// foreign keys and immediate write transactions unless the DSN sets those
+// parameters itself, and a pool of DefaultSQLiteMaxOpenConns connections
+// (WithMaxOpenConns); an in-memory DSN (":memory:", "file::memory:",
 // "mode=memory") gets a pool of one connection, since each connection would
 // otherwise see its own empty database.
 //
@@ -61,8 +68,11 @@ func Open(ctx context.Context, driverName, dsn string, opts ...Option) (*Store, 
 
 // New returns a Store on a pool the host application owns: Close leaves
 // it open. The pool's driver must be "sqlite3" or "pgx" (or "pgx/v5"). For
-// SQLite, configure the DSN and the file as Open does (_busy_timeout, WAL
-// journaling); write transactions are immediate whatever the DSN says.
+// SQLite the pool and its DSN are the host's, so set there what Open sets
+// (see the package doc): _synchronous=FULL (go-sqlite3's default, NORMAL,
+// may lose the last successes to a power loss), _busy_timeout, WAL
+// journaling and a cap on the pool; New refuses the options that would set
+// them. Write transactions are immediate whatever the DSN says.
 // Migrations, if any, run with context.Background().
 func New(db *sqlx.DB, opts ...Option) (*Store, error) {
 	if db == nil {
@@ -266,8 +276,9 @@ func (s *Store) ListNumbers(ctx context.Context, q removal.NumberQuery) ([]store
 	return out, nil
 }
 
-// CountByStatus implements removal.Store. It counts rows (see the package
-// doc): an index holds the rows Summary asks for.
+// CountByStatus implements removal.Store. On SQLite it reads the counters
+// (see the package doc): one lookup per status for a tenant, one per
+// tenant and status for all of them.
 func (s *Store) CountByStatus(ctx context.Context, msTenantID string, statuses []removal.NumberStatus) ([]int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err

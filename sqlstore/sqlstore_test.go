@@ -30,6 +30,7 @@ func TestOpenRejects(t *testing.T) {
 		{"UpperCasePrefix", "sqlite3", []sqlstore.Option{sqlstore.WithTablePrefix("Oc_")}},
 		{"QuoteInPrefix", "sqlite3", []sqlstore.Option{sqlstore.WithTablePrefix(`a"; DROP TABLE x; --`)}},
 		{"BadSchema", "pgx", []sqlstore.Option{sqlstore.WithSchema("public.x")}},
+		{"IdleInTxOnSQLite", "sqlite3", []sqlstore.Option{sqlstore.WithIdleInTransactionTimeout(time.Second)}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -228,7 +229,7 @@ func TestMigrations(t *testing.T) {
 					}
 				}
 				for i, m := range ms {
-					if m.Version != i+1 || strings.Contains(m.SQL, "{{") || !strings.Contains(m.SQL, `"host_numbers"`) {
+					if m.Version != i+1 || strings.Contains(m.SQL, "{{") || !strings.Contains(m.SQL, `"host_`) {
 						t.Errorf("migration %d: version %d, SQL:\n%s", i, m.Version, m.SQL)
 					}
 					tx, err := st.DB().Beginx()
@@ -245,8 +246,28 @@ func TestMigrations(t *testing.T) {
 				}
 				wantVersions(t, st, where, "host_")
 				again := db.mustOpen(t, where, sqlstore.WithTablePrefix("host_")) // migrates: nothing to do
-				mustPut(t, again, record(1, removal.Active))
+				mustPut(t, again, record(1, removal.MarkedForRemoval))
 				wantVersions(t, again, where, "host_")
+				// The schema is whole: every kind of change and read works.
+				svc := removal.NewService(again)
+				if res, err := svc.MarkReadyForRemoval(context.Background(), []string{string(number(1))}); err != nil || res.SuccessCount != 1 {
+					t.Errorf("MarkReadyForRemoval: %+v, %v", res, err)
+				}
+				if sum, err := svc.Summary(context.Background(), ""); err != nil || sum.ReadyForRemovalCount != 1 {
+					t.Errorf("Summary: %+v, %v", sum, err)
+				}
+				if _, total := mustHistory(t, again, number(1), 0, 10); total != 2 {
+					t.Errorf("history of %s: %d events, want 2", number(1), total)
+				}
+				if db.driver == "sqlite3" { // the PostgreSQL limiter is to come
+					l, err := again.RateLimiter("by-hand", 1, time.Minute)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if ok, _, err := l.Allow(context.Background()); !ok || err != nil {
+						t.Errorf("Allow: %v, %v", ok, err)
+					}
+				}
 			})
 
 			t.Run("TablePrefix", func(t *testing.T) {
