@@ -21,6 +21,8 @@
 //	-actor-header NAME     request header naming who made a request, kept in the numbers' history
 //	-rate-limit N          ready-for-removal requests allowed per -rate-window (default 300)
 //	-rate-window D         the rate limiter's sliding window (default 1m)
+//	-rate-limit-store S    db (default: counted in the database, one limit for all instances on it,
+//	                       kept across restarts) or memory (this process only)
 //	-max-in-flight N       requests served at once; past it 503 ServiceUnavailable with Retry-After: 1 (default 64)
 //	-read-header-timeout D, -read-timeout D, -write-timeout D, -idle-timeout D
 //	                       http.Server timeouts (defaults 5s, 30s, 60s, 120s)
@@ -116,6 +118,7 @@ type config struct {
 	logLevel                       slog.Level
 	rateLimit                      int
 	rateWindow                     time.Duration
+	rateLimitStore                 string
 	maxInFlight                    int
 	readHeaderTimeout, readTimeout time.Duration
 	writeTimeout, idleTimeout      time.Duration
@@ -142,6 +145,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "lowest level logged to stderr: DEBUG, INFO (one line per request), WARN, ERROR")
 	fs.IntVar(&c.rateLimit, "rate-limit", 300, "ready-for-removal requests allowed per -rate-window")
 	fs.DurationVar(&c.rateWindow, "rate-window", time.Minute, "sliding window of the ready-for-removal rate limit")
+	fs.StringVar(&c.rateLimitStore, "rate-limit-store", "db", "where the ready-for-removal limit is counted: db (in the database, one limit for every instance on it, kept across restarts) or memory (this process only)")
 	fs.IntVar(&c.maxInFlight, "max-in-flight", httpapi.DefaultMaxInFlight, "requests served at once, bodies still arriving included; past it 503 ServiceUnavailable with Retry-After: 1")
 	fs.DurationVar(&c.readHeaderTimeout, "read-header-timeout", 5*time.Second, "http.Server ReadHeaderTimeout")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 30*time.Second, "http.Server ReadTimeout")
@@ -164,6 +168,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.rateLimit < 1 || c.rateWindow <= 0 {
 		return c, errors.New("-rate-limit and -rate-window must be positive")
+	}
+	if c.rateLimitStore != "db" && c.rateLimitStore != "memory" {
+		return c, fmt.Errorf("-rate-limit-store %q: want db or memory", c.rateLimitStore)
 	}
 	if c.maxInFlight < 1 {
 		return c, errors.New("-max-in-flight must be positive")
@@ -224,9 +231,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var limiter httpapi.Limiter = httpapi.NewSlidingWindow(c.rateLimit, c.rateWindow, time.Now)
+	if c.rateLimitStore == "db" {
+		// Every instance on the database shares one limit under this name,
+		// so they must all run with the same -rate-limit and -rate-window.
+		l, err := st.RateLimiter(httpapi.RouteReadyForRemoval, c.rateLimit, c.rateWindow)
+		if err != nil {
+			return err
+		}
+		limiter = l
+	}
 	opts := []httpapi.Option{
 		httpapi.WithLogger(log),
-		httpapi.WithRateLimiter(httpapi.NewSlidingWindow(c.rateLimit, c.rateWindow, time.Now)),
+		httpapi.WithRateLimiter(limiter),
 		httpapi.WithMaxInFlight(c.maxInFlight),
 	}
 	if name := c.actorHeader; name != "" {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocnumbers/ocnumbers/internal/pgtest"
 	"github.com/ocnumbers/ocnumbers/removal"
 	"github.com/ocnumbers/ocnumbers/removal/httpapi"
 	"github.com/ocnumbers/ocnumbers/store"
@@ -365,5 +366,62 @@ func TestInventoryExample(t *testing.T) {
 	defer g.Close()
 	if list, err := store.ReadAcquiredCSV(g); err != nil || len(list) != 3 {
 		t.Fatalf("ReadAcquiredCSV(acquired.example.csv) = %v, %v", list, err)
+	}
+}
+
+// TestGlobalRateLimit: with the default -rate-limit-store db, two servers on
+// one database admit at most -rate-limit ready-for-removal requests in the
+// window between them, and a restart does not reset the count; with memory,
+// each process counts its own.
+func TestGlobalRateLimit(t *testing.T) {
+	for _, b := range limitBackends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			args := append(b.args(t), "-import", writeCSV(t, seedInventory), "-rate-limit", "5", "-rate-window", "1h")
+			s1, s2 := startServer(t, args...), startServer(t, args...)
+			admitted := func(s *server, n int) int {
+				ok := 0
+				for range n {
+					r := s.do(t, post(routeReady, numbersBody("+19995550000")))
+					switch r.status {
+					case http.StatusOK:
+						ok++
+					case http.StatusTooManyRequests:
+					default:
+						t.Fatalf("status %d: %s", r.status, r.body)
+					}
+				}
+				return ok
+			}
+			if got := admitted(s1, 4) + admitted(s2, 4) + admitted(s1, 2); got != 5 {
+				t.Errorf("two servers admitted %d, want 5 in the window", got)
+			}
+			if err := s1.stop(30 * time.Second); err != nil {
+				t.Fatal(err)
+			}
+			s3 := startServer(t, args...)
+			if got := admitted(s3, 3); got != 0 {
+				t.Errorf("a restarted server admitted %d more, want 0", got)
+			}
+			m1 := startServer(t, append(args, "-rate-limit-store", "memory")...)
+			m2 := startServer(t, append(args, "-rate-limit-store", "memory")...)
+			if got := admitted(m1, 6) + admitted(m2, 6); got != 10 {
+				t.Errorf("two servers counting in memory admitted %d, want 5 each", got)
+			}
+		})
+	}
+}
+
+// limitBackend is a database two server processes can share.
+type limitBackend struct {
+	name string
+	args func(t *testing.T) []string
+}
+
+func limitBackends(t *testing.T) []limitBackend {
+	return []limitBackend{
+		{"sqlite", func(t *testing.T) []string { return []string{"-db", filepath.Join(t.TempDir(), "limit.db")} }},
+		{"postgres", func(t *testing.T) []string {
+			return []string{"-postgres", pgtest.DSN(t), "-pg-schema", pgtest.Schema(t, "ocn_limit_")}
+		}},
 	}
 }
