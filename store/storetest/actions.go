@@ -13,8 +13,9 @@ import (
 	"github.com/ocnumbers/ocnumbers/store"
 )
 
-// specAction is one batch action as SPEC sections 2 and 3 define it: the
-// statuses it moves numbers from and the one it moves them to.
+// specAction is one batch action as the transition table and the batch
+// rules define it: the statuses it moves numbers from and the one it moves
+// them to.
 type specAction struct {
 	name   string // removal.Action.Name of the same action
 	method string
@@ -23,7 +24,7 @@ type specAction struct {
 	to     removal.NumberStatus
 }
 
-// specActions is the transition table of SPEC section 2, one row per action.
+// specActions is the workflow's transition table, one row per action.
 var specActions = []specAction{
 	{"clear removal status", "ClearRemovalStatus", (*removal.Service).ClearRemovalStatus,
 		[]removal.NumberStatus{removal.MarkedForRemoval}, removal.Active},
@@ -65,7 +66,7 @@ func (k kind) fixture(n e164.Number, tenant string, s removal.NumberStatus) fixt
 	return fixture{rec(n, tenant, k == kindOC, s), k != kindAbsent}
 }
 
-// expectOne applies SPEC section 3's order of checks to one number: it
+// expectOne applies the batch rules' order of checks to one number: it
 // returns the failure the number must get (nil on success) and what the
 // store must then hold for it.
 func expectOne(a specAction, f fixture) (*removal.Failure, fixture) {
@@ -136,13 +137,13 @@ func testActions(t *testing.T, newStore func(t *testing.T) store.Store) {
 		for _, a := range removal.Actions() {
 			s, ok := specFor(a.Name())
 			if !ok {
-				t.Errorf("removal.Actions() has %q, which SPEC's table does not define", a.Name())
+				t.Errorf("removal.Actions() has %q, which the workflow's transition table does not define", a.Name())
 				continue
 			}
 			names = append(names, a.Name())
 			// From is a set: its order is the implementation's business.
 			if !slices.Equal(slices.Sorted(slices.Values(a.From())), slices.Sorted(slices.Values(s.from))) || a.To() != s.to {
-				t.Errorf("action %q moves %v to %v; SPEC says %v to %v", a.Name(), a.From(), a.To(), s.from, s.to)
+				t.Errorf("action %q moves %v to %v; the transition table says %v to %v", a.Name(), a.From(), a.To(), s.from, s.to)
 			}
 		}
 		for _, s := range specActions {
@@ -153,7 +154,7 @@ func testActions(t *testing.T, newStore func(t *testing.T) store.Store) {
 		for _, f := range removal.Statuses() {
 			for _, to := range removal.Statuses() {
 				if removal.CanTransition(f, to) != allowedMove(f, to) {
-					t.Errorf("removal.CanTransition(%s, %s) = %t; SPEC's table says %t", f, to, !allowedMove(f, to), allowedMove(f, to))
+					t.Errorf("removal.CanTransition(%s, %s) = %t; the transition table says %t", f, to, !allowedMove(f, to), allowedMove(f, to))
 				}
 			}
 		}

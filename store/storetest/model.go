@@ -29,8 +29,8 @@ const hot = 16
 // Puts, every removal.Actions() batch action through removal.Service.Apply
 // with batches of 1 to 500 numbers (stored, absent, not OC, every status),
 // invalid batches, Delete, Summary, and full scans. After every step the
-// store must agree with a reference model that applies SPEC's tables
-// directly: the same BatchResult, the same records from Get (ErrNotFound for
+// store must agree with a reference model that applies the workflow's
+// transition table and batch rules directly: the same BatchResult, the same records from Get (ErrNotFound for
 // numbers not stored), summaries equal to a recount, and no status reached
 // by a move the transition table forbids.
 //
@@ -164,7 +164,7 @@ func (m *model) apply(t *rapid.T) {
 	a := rapid.SampledFrom(removal.Actions()).Draw(t, "action")
 	spec, ok := specFor(a.Name())
 	if !ok {
-		t.Fatalf("removal.Actions() has %q, which SPEC's table does not define", a.Name())
+		t.Fatalf("removal.Actions() has %q, which the workflow's transition table does not define", a.Name())
 	}
 	idx, _ := drawIndices(t, "batch", removal.MaxBatchSize)
 	batch := make([]string, len(idx))
@@ -202,7 +202,7 @@ func (m *model) apply(t *rapid.T) {
 	}
 }
 
-// allowedMove is SPEC section 2's transition table.
+// allowedMove is the workflow's transition table.
 func allowedMove(from, to removal.NumberStatus) bool {
 	for _, a := range specActions {
 		if a.to == to && slices.Contains(a.from, from) {
@@ -254,7 +254,7 @@ func (m *model) delete(t *rapid.T) {
 	}
 }
 
-// recount counts, as SPEC defines the summary, the Operator Connect numbers
+// recount counts, as the summary is defined, the Operator Connect numbers
 // of recs in the two removal statuses, for one tenant or all ("").
 func recount(recs map[e164.Number]store.Number, tenant string) removal.Summary {
 	var s removal.Summary
