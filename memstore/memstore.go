@@ -2,22 +2,47 @@
 //
 // It is meant for the tests of host applications and for small deployments
 // that can rebuild their inventory at start: nothing is persisted, and the
-// whole inventory lives in one process. It keeps, in memory, one record per
-// telephone number (a copy of the store.Number given to Put, normalized) and,
-// so that summaries cost O(1) whatever the inventory's size, running counts of
-// Operator Connect numbers per tenant and status and for all tenants.
+// whole inventory lives in one process. Its inventory and its history are
+// bounded by nothing but memory: every number stored and every event written
+// stays until it is deleted (Delete) or pruned (PruneHistory).
 //
-// One mutex guards everything. Apply takes it once per chunk of
+// # Design
+//
+// One mutex guards everything. Apply and Delete take it once per chunk of
 // removal.ChunkSize numbers, so a long batch lets readers and other writers
 // in between chunks while each number is still changed atomically.
+//
+//   - Records: one per telephone number (a copy of the record given to Put
+//     or Import, normalized), in a map.
+//   - Counters: the Operator Connect numbers per tenant and status, and for
+//     all tenants, so that CountByStatus (and so Summary and a listing's
+//     totalRecords) costs O(1) whatever the inventory's size.
+//   - Ordered indexes: one of every number, and one per tenant, each a list
+//     of sorted chunks of at most 512 records found by binary search on
+//     their first keys, with, per chunk, a bitmap and a count for each
+//     status of Operator Connect and other numbers. Keys are uint64 in the
+//     byte order of the E.164 strings. A page of ListNumbers costs a binary
+//     search and the chunks it reads, whatever its depth by After; Offset
+//     skips whole chunks by their counts; a filter on statuses skips chunks
+//     that hold none. A status change flips two bits and two counters per
+//     index; inserting and deleting numbers moves at most one chunk.
+//   - History: one append-only log of compact events, each linked to its
+//     number's previous one, so a batch's events cost an append each. A
+//     number's history is read by following its links and sorting them by
+//     time (newest first, the later written first among equal times).
 //
 // Decisions where the store contract is silent:
 //   - Every method returns ctx.Err() when the context is already done, and
 //     then changes nothing, so host tests see the same behaviour as with a
 //     database backend.
-//   - CountByStatus counts 0 for a status outside the four of the workflow.
+//   - CountByStatus counts 0 for a status outside the four of the workflow;
+//     ListNumbers ignores such a status in its filter.
 //   - Records are copied in and out: callers cannot change stored state
 //     through a value they passed or received.
+//   - PruneHistory checks ctx once and prunes everything in one step: in
+//     memory there is no transaction to keep small.
+//   - An event of a replace import that moves a number to another tenant
+//     names the new tenant.
 package memstore
 
 import (
@@ -39,34 +64,68 @@ var _ store.Store = (*Store)(nil)
 // numbers are in it.
 type counts [4]int
 
-func (c *counts) zero() bool { return *c == counts{} }
-
-// record is a stored number and, for an Operator Connect number, the
-// counters of its tenant, so that a status change costs no tenant lookup.
+// record is a stored number with its place in the indexes and its history.
 type record struct {
 	store.Number
-	tenant *counts // nil when not OC
+	key   uint64    // orderKey(TelephoneNumber)
+	scope *scope    // its tenant
+	ch    [2]*chunk // its chunk in the index of all numbers and in its tenant's
+	hist  *chain
+}
+
+// scope is what the store keeps per tenant, and for all numbers.
+type scope struct {
+	id     string
+	counts counts // Operator Connect numbers only
+	idx    index  // every number, Operator Connect or not
+	n      int    // numbers in idx
+}
+
+func (sc *scope) add(r *record) {
+	if r.OperatorConnect {
+		sc.counts[r.Status]++
+	}
+	sc.idx.insert(r, categoryOf(&r.Number))
+	sc.n++
+}
+
+func (sc *scope) drop(r *record) {
+	if r.OperatorConnect {
+		sc.counts[r.Status]--
+	}
+	sc.idx.remove(r)
+	sc.n--
 }
 
 // Store is the in-memory backend. The zero value is not usable; call New.
 type Store struct {
-	mu       sync.Mutex
-	numbers  map[e164.Number]*record
-	byTenant map[string]*counts // Operator Connect numbers only; entries that reach zero are removed
-	all      counts
-	history  map[e164.Number][]removal.Event // oldest first
+	mu      sync.Mutex
+	numbers map[e164.Number]*record
+	all     scope
+	tenants map[string]*scope // entries without numbers are removed
+
+	chains    map[e164.Number]*chain // every number with events, stored or not
+	log       []event
+	audits    []removal.Audit // audits[0] is the zero Audit
+	noHistory bool            // benchmarks only: write no events
 }
 
-// Option configures a Store. There are none yet; the type keeps New's
-// signature stable when some are added.
+// Option configures a Store. There are none for callers yet; the type
+// keeps New's signature stable when some are added.
 type Option func(*Store)
+
+// withoutHistory makes the store write no history events; benchmarks use
+// it to measure what history costs.
+func withoutHistory() Option { return func(s *Store) { s.noHistory = true } }
 
 // New returns an empty Store.
 func New(opts ...Option) *Store {
 	s := &Store{
-		numbers:  make(map[e164.Number]*record),
-		byTenant: make(map[string]*counts),
-		history:  make(map[e164.Number][]removal.Event),
+		numbers: make(map[e164.Number]*record),
+		all:     scope{idx: index{id: 0}},
+		tenants: make(map[string]*scope),
+		chains:  make(map[e164.Number]*chain),
+		audits:  []removal.Audit{{}},
 	}
 	for _, o := range opts {
 		o(s)
@@ -74,34 +133,14 @@ func New(opts ...Option) *Store {
 	return s
 }
 
-// add counts r in its tenant's and the global counters; non-OC numbers are
-// not part of the workflow's summary. Called with mu held.
-func (s *Store) add(r *record) {
-	r.tenant = nil
-	if !r.OperatorConnect {
-		return
+// tenant returns the scope of a tenant, creating it. Called with mu held.
+func (s *Store) tenant(id string) *scope {
+	sc := s.tenants[id]
+	if sc == nil {
+		sc = &scope{id: id, idx: index{id: 1}}
+		s.tenants[id] = sc
 	}
-	c := s.byTenant[r.MSTenantID]
-	if c == nil {
-		c = new(counts)
-		s.byTenant[r.MSTenantID] = c
-	}
-	c[r.Status]++
-	s.all[r.Status]++
-	r.tenant = c
-}
-
-// remove undoes add. Called with mu held.
-func (s *Store) remove(r *record) {
-	if r.tenant == nil {
-		return
-	}
-	r.tenant[r.Status]--
-	s.all[r.Status]--
-	if r.tenant.zero() {
-		delete(s.byTenant, r.MSTenantID)
-	}
-	r.tenant = nil
+	return sc
 }
 
 // Put inserts or replaces numbers, all or nothing: Import with store.Replace.
@@ -125,10 +164,11 @@ func (s *Store) Import(ctx context.Context, numbers []store.Number, opts store.I
 		at = time.Now()
 	}
 	at = at.UTC().Truncate(time.Microsecond)
-	audit := removal.AuditFrom(ctx)
 	var res store.ImportResult
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	audit := s.internAudit(removal.AuditFrom(ctx))
+	imp := actionCode(removal.EventImport)
 	for i := range norm {
 		n := norm[i]
 		if old := s.numbers[n.TelephoneNumber]; old != nil {
@@ -140,40 +180,56 @@ func (s *Store) Import(ctx context.Context, numbers []store.Number, opts store.I
 				}
 				n.Status, n.StatusChangedAt = old.Status, old.StatusChangedAt
 			}
-			// Replace in place: records never leave the store by
-			// reference, and a reload of the inventory allocates nothing.
-			s.remove(old)
-			old.Number = n
-			s.add(old)
+			s.update(old, n)
 			if n.Status != from {
-				s.event(n, removal.EventImport, &from, &n.Status, at, audit)
+				s.record(old.hist, n.TelephoneNumber, n.MSTenantID, imp, int8(from), int8(n.Status), at, audit)
 			}
 			continue
 		}
 		res.Inserted++
 		// One allocation per record, so that a stored record does not keep
 		// the whole batch it came in alive.
-		r := &record{Number: n}
+		r := &record{Number: n, key: orderKey(n.TelephoneNumber), hist: s.chainOf(n.TelephoneNumber)}
 		s.numbers[n.TelephoneNumber] = r
-		s.add(r)
-		s.event(n, removal.EventImport, nil, &n.Status, at, audit)
+		r.scope = s.tenant(n.MSTenantID)
+		s.all.add(r)
+		r.scope.add(r)
+		s.record(r.hist, n.TelephoneNumber, n.MSTenantID, imp, noStatus, int8(n.Status), at, audit)
 	}
 	return res, nil
 }
 
-// event appends one history event. Called with mu held.
-func (s *Store) event(n store.Number, a removal.EventAction, from, to *removal.NumberStatus, at time.Time, audit removal.Audit) {
-	e := removal.Event{TelephoneNumber: n.TelephoneNumber, MSTenantID: n.MSTenantID, Action: a, At: at,
-		TraceID: audit.TraceID, Actor: audit.Actor}
-	if from != nil {
-		f := *from
-		e.FromStatus = &f
+// update rewrites a stored record in place (records never leave the store
+// by reference, and a reload of the inventory allocates nothing), moving it
+// between tenants and categories. Called with mu held.
+func (s *Store) update(r *record, n store.Number) {
+	oldCat, newCat := categoryOf(&r.Number), categoryOf(&n)
+	if r.OperatorConnect {
+		s.all.counts[r.Status]--
 	}
-	if to != nil {
-		t := *to
-		e.ToStatus = &t
+	if n.MSTenantID != r.MSTenantID {
+		old := r.scope
+		old.drop(r)
+		if old.n == 0 {
+			delete(s.tenants, old.id)
+		}
+		r.Number = n
+		r.scope = s.tenant(n.MSTenantID)
+		r.scope.add(r)
+	} else {
+		if r.OperatorConnect {
+			r.scope.counts[r.Status]--
+		}
+		r.Number = n
+		if r.OperatorConnect {
+			r.scope.counts[r.Status]++
+		}
+		r.scope.idx.move(r, oldCat, newCat)
 	}
-	s.history[n.TelephoneNumber] = append(s.history[n.TelephoneNumber], e)
+	if r.OperatorConnect {
+		s.all.counts[r.Status]++
+	}
+	s.all.idx.move(r, oldCat, newCat)
 }
 
 // Get returns a copy of the stored number, or an error matching
@@ -197,36 +253,76 @@ func (s *Store) GetMany(ctx context.Context, numbers []e164.Number) ([]store.Num
 		return nil, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []store.Number
+	found := make([]*record, 0, len(numbers))
 	for _, n := range numbers {
 		if r := s.numbers[n]; r != nil {
-			out = append(out, r.Number)
+			found = append(found, r)
 		}
 	}
-	slices.SortFunc(out, func(a, b store.Number) int { return cmp.Compare(a.TelephoneNumber, b.TelephoneNumber) })
+	slices.SortFunc(found, func(a, b *record) int { return cmp.Compare(a.key, b.key) })
+	out := make([]store.Number, len(found))
+	for i, r := range found {
+		out[i] = r.Number
+	}
+	s.mu.Unlock()
 	return out, nil
 }
 
-// ListNumbers implements removal.Store.
+// ListNumbers implements removal.Store from the ordered indexes: the
+// tenant's, or that of all numbers.
 func (s *Store) ListNumbers(ctx context.Context, q removal.NumberQuery) ([]store.Number, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	var all []store.Number
-	for _, r := range s.numbers {
-		if q.Matches(r.Number) {
-			all = append(all, r.Number)
+	var buf [categories]category
+	cats := buf[:0]
+	for st := range removal.NumberStatus(4) {
+		if len(q.Statuses) > 0 && !slices.Contains(q.Statuses, st) {
+			continue
+		}
+		cats = append(cats, category(st)|4)
+		if q.IncludeNotOperatorConnect {
+			cats = append(cats, category(st))
 		}
 	}
-	s.mu.Unlock()
-	slices.SortFunc(all, func(a, b store.Number) int { return cmp.Compare(a.TelephoneNumber, b.TelephoneNumber) })
-	if q.Offset >= len(all) {
+	if len(cats) == 0 || q.Limit <= 0 {
 		return nil, nil
 	}
-	all = all[q.Offset:]
-	return all[:min(len(all), q.Limit)], nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sc := &s.all
+	if q.MSTenantID != "" {
+		if sc = s.tenants[q.MSTenantID]; sc == nil {
+			return nil, nil
+		}
+	}
+	x := &sc.idx
+	at := cursor{}
+	if q.After != "" {
+		at = x.after(orderKey(q.After))
+	}
+	byTime := !q.ChangedAtOrBefore.IsZero()
+	offset := max(q.Offset, 0)
+	if !byTime {
+		at, offset = x.skip(at, offset, cats)
+	}
+	matches := 0
+	for _, c := range cats {
+		matches += x.total[c]
+	}
+	out := make([]store.Number, 0, min(q.Limit, matches))
+	x.scan(at, cats, func(r *record) bool {
+		if byTime && r.StatusChangedAt.After(q.ChangedAtOrBefore) {
+			return true
+		}
+		if offset > 0 {
+			offset--
+			return true
+		}
+		out = append(out, r.Number)
+		return len(out) < q.Limit
+	})
+	return out, nil
 }
 
 // History implements removal.Store.
@@ -236,12 +332,11 @@ func (s *Store) History(ctx context.Context, n e164.Number, offset, limit int) (
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h := s.history[n]
-	var out []removal.Event
-	for i := len(h) - 1 - offset; i >= 0 && len(out) < limit; i-- {
-		out = append(out, h[i])
+	h := s.chains[n]
+	if h == nil {
+		return nil, 0, nil
 	}
-	return out, len(h), nil
+	return s.history(h, max(offset, 0), limit), h.n, nil
 }
 
 // PruneHistory implements removal.Store.
@@ -251,23 +346,7 @@ func (s *Store) PruneHistory(ctx context.Context, before time.Time) (int, error)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	pruned := 0
-	for n, h := range s.history {
-		kept := h[:0]
-		for _, e := range h {
-			if e.At.Before(before) {
-				pruned++
-				continue
-			}
-			kept = append(kept, e)
-		}
-		if len(kept) == 0 {
-			delete(s.history, n)
-		} else {
-			s.history[n] = kept
-		}
-	}
-	return pruned, nil
+	return s.prune(microsBefore(before)), nil
 }
 
 // Delete implements removal.Store: it deletes the ReadyForRemoval numbers
@@ -276,13 +355,16 @@ func (s *Store) Delete(ctx context.Context, numbers []e164.Number, at time.Time)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	audit := removal.AuditFrom(ctx)
+	at = at.UTC().Truncate(time.Microsecond)
+	au := removal.AuditFrom(ctx)
+	purge := actionCode(removal.EventPurge)
 	out := make([]removal.Outcome, 0, len(numbers))
 	for start := 0; start < len(numbers); start += removal.ChunkSize {
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
 		s.mu.Lock()
+		audit := s.internAudit(au)
 		for _, n := range numbers[start:min(start+removal.ChunkSize, len(numbers))] {
 			r := s.numbers[n]
 			if r == nil {
@@ -291,10 +373,13 @@ func (s *Store) Delete(ctx context.Context, numbers []e164.Number, at time.Time)
 			}
 			o := removal.Outcome{Found: true, OperatorConnect: r.OperatorConnect, Status: r.Status}
 			if r.Status == removal.ReadyForRemoval {
-				s.remove(r)
+				s.all.drop(r)
+				r.scope.drop(r)
+				if r.scope.n == 0 {
+					delete(s.tenants, r.scope.id)
+				}
 				delete(s.numbers, n)
-				from := r.Status
-				s.event(r.Number, removal.EventPurge, &from, nil, at, audit)
+				s.record(r.hist, n, r.MSTenantID, purge, int8(removal.ReadyForRemoval), noStatus, at, audit)
 				o.Changed = true
 			}
 			out = append(out, o)
@@ -316,22 +401,24 @@ func (s *Store) Apply(ctx context.Context, numbers []e164.Number, c removal.Chan
 		// on an index if a caller breaks it.
 		return nil, fmt.Errorf("memstore: apply: target status %d is not one of 0-3", int(c.To))
 	}
-	audit := removal.AuditFrom(ctx)
+	au := removal.AuditFrom(ctx)
+	action := actionCode(c.Event)
 	out := make([]removal.Outcome, 0, len(numbers))
 	for start := 0; start < len(numbers); start += removal.ChunkSize {
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
 		end := min(start+removal.ChunkSize, len(numbers))
-		out = s.applyChunk(out, numbers[start:end], c, audit)
+		out = s.applyChunk(out, numbers[start:end], c, action, au)
 	}
 	return out, nil
 }
 
-func (s *Store) applyChunk(out []removal.Outcome, numbers []e164.Number, c removal.Change, audit removal.Audit) []removal.Outcome {
+func (s *Store) applyChunk(out []removal.Outcome, numbers []e164.Number, c removal.Change, action uint8, au removal.Audit) []removal.Outcome {
 	to, at := c.To, c.At
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	audit := s.internAudit(au)
 	for _, n := range numbers {
 		r := s.numbers[n]
 		if r == nil {
@@ -341,12 +428,15 @@ func (s *Store) applyChunk(out []removal.Outcome, numbers []e164.Number, c remov
 		from := r.Status
 		o := removal.Outcome{Found: true, OperatorConnect: r.OperatorConnect, Status: from}
 		if r.OperatorConnect && c.Allows(from) {
-			r.tenant[from]--
-			r.tenant[to]++
-			s.all[from]--
-			s.all[to]++
+			r.scope.counts[from]--
+			r.scope.counts[to]++
+			s.all.counts[from]--
+			s.all.counts[to]++
 			r.Status, r.StatusChangedAt = to, at
-			s.event(r.Number, c.Event, &from, &to, at, audit)
+			fc, tc := category(from)|4, category(to)|4
+			s.all.idx.move(r, fc, tc)
+			r.scope.idx.move(r, fc, tc)
+			s.record(r.hist, n, r.MSTenantID, action, int8(from), int8(to), at, audit)
 			o.Changed = true
 		}
 		out = append(out, o)
@@ -362,12 +452,11 @@ func (s *Store) CountByStatus(ctx context.Context, msTenantID string, statuses [
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := &s.all
-	if msTenantID != "" {
-		c = s.byTenant[msTenantID]
-		if c == nil {
-			c = new(counts)
-		}
+	var c counts
+	if msTenantID == "" {
+		c = s.all.counts
+	} else if sc := s.tenants[msTenantID]; sc != nil {
+		c = sc.counts
 	}
 	out := make([]int, len(statuses))
 	for i, st := range statuses {
