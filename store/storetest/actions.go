@@ -22,20 +22,21 @@ type specAction struct {
 	call   func(*removal.Service, context.Context, []string) (removal.BatchResult, error)
 	from   []removal.NumberStatus
 	to     removal.NumberStatus
+	event  removal.EventAction // the history action of each number moved
 }
 
 // specActions is the workflow's transition table, one row per action.
 var specActions = []specAction{
 	{"clear removal status", "ClearRemovalStatus", (*removal.Service).ClearRemovalStatus,
-		[]removal.NumberStatus{removal.MarkedForRemoval}, removal.Active},
+		[]removal.NumberStatus{removal.MarkedForRemoval}, removal.Active, "clearRemovalStatus"},
 	{"ready for removal", "MarkReadyForRemoval", (*removal.Service).MarkReadyForRemoval,
-		[]removal.NumberStatus{removal.MarkedForRemoval}, removal.ReadyForRemoval},
+		[]removal.NumberStatus{removal.MarkedForRemoval}, removal.ReadyForRemoval, "readyForRemoval"},
 	{"mark for removal", "MarkForRemoval", (*removal.Service).MarkForRemoval,
-		[]removal.NumberStatus{removal.Active, removal.ReleaseRequested}, removal.MarkedForRemoval},
+		[]removal.NumberStatus{removal.Active, removal.ReleaseRequested}, removal.MarkedForRemoval, "markForRemoval"},
 	{"request release", "RequestRelease", (*removal.Service).RequestRelease,
-		[]removal.NumberStatus{removal.Active}, removal.ReleaseRequested},
+		[]removal.NumberStatus{removal.Active}, removal.ReleaseRequested, "requestRelease"},
 	{"withdraw release request", "WithdrawReleaseRequest", (*removal.Service).WithdrawReleaseRequest,
-		[]removal.NumberStatus{removal.ReleaseRequested}, removal.Active},
+		[]removal.NumberStatus{removal.ReleaseRequested}, removal.Active, "withdrawReleaseRequest"},
 }
 
 func specFor(name string) (specAction, bool) {
@@ -144,6 +145,9 @@ func testActions(t *testing.T, newStore func(t *testing.T) store.Store) {
 			// From is a set: its order is the implementation's business.
 			if !slices.Equal(slices.Sorted(slices.Values(a.From())), slices.Sorted(slices.Values(s.from))) || a.To() != s.to {
 				t.Errorf("action %q moves %v to %v; the transition table says %v to %v", a.Name(), a.From(), a.To(), s.from, s.to)
+			}
+			if a.Event() != s.event {
+				t.Errorf("action %q records %q in the history; the history rules say %q", a.Name(), a.Event(), s.event)
 			}
 		}
 		for _, s := range specActions {
