@@ -46,12 +46,14 @@ const (
 )
 
 // chunk is a sorted run of at most maxChunk records of one index, with a
-// bitmap per category of which slots hold a record of it.
+// bitmap per category of which slots hold a record of it. Word w of every
+// category's bitmap shares one cache line: a status change touches one.
 type chunk struct {
+	i    int    // position in the index's chunks
+	ver  uint32 // changes when records move to other slots
+	bits [chunkWords][categories]uint64
 	keys []uint64  // ascending
 	recs []*record // recs[i] has keys[i]
-	bits [categories][chunkWords]uint64
-	i    int // position in the index's chunks
 }
 
 // index is an ordered set of records: sorted chunks, found by binary search
@@ -127,34 +129,45 @@ func (x *index) insert(r *record, cat category) {
 	copy(c.recs[p+1:], c.recs[p:])
 	c.recs[p] = r
 	n := len(c.keys)
-	for cat := range categories {
-		if x.counts[i][cat] > 0 {
-			insertBit(&c.bits[cat], p, n)
+	for b := range category(categories) {
+		if x.counts[i][b] > 0 {
+			insertBit(&c.bits, b, p, n)
 		}
 	}
-	c.bits[cat][p/64] |= 1 << (p % 64)
+	c.bits[p/64][cat] |= 1 << (p % 64)
+	c.ver++
 	x.counts[i][cat]++
 	x.total[cat]++
 	x.firsts[i] = c.keys[0]
-	r.ch[x.id] = c
+	r.ch[x.id], r.slot[x.id], r.ver[x.id] = c, uint16(p), c.ver
+}
+
+// locate returns r's chunk and slot in x. The slot r remembers is right
+// while its chunk's version is the one it remembers with it.
+func (x *index) locate(r *record) (*chunk, int) {
+	c := r.ch[x.id]
+	if r.ver[x.id] != c.ver {
+		r.slot[x.id], r.ver[x.id] = uint16(c.search(r.key)), c.ver
+	}
+	return c, int(r.slot[x.id])
 }
 
 // remove takes r, which is in x, out of it.
 func (x *index) remove(r *record) {
-	c := r.ch[x.id]
+	c, p := x.locate(r)
 	i := c.i
-	p := c.search(r.key)
 	n := len(c.keys)
-	for cat := range categories {
-		b := &c.bits[cat]
-		if b[p/64]&(1<<(p%64)) != 0 {
+	for cat := range category(categories) {
+		w := &c.bits[p/64][cat]
+		if *w&(1<<(p%64)) != 0 {
 			x.counts[i][cat]--
 			x.total[cat]--
 		}
-		if x.counts[i][cat] > 0 || b[p/64] != 0 {
-			removeBit(b, p, n)
+		if x.counts[i][cat] > 0 || *w != 0 {
+			removeBit(&c.bits, cat, p, n)
 		}
 	}
+	c.ver++
 	copy(c.keys[p:], c.keys[p+1:])
 	c.keys = c.keys[:n-1]
 	copy(c.recs[p:], c.recs[p+1:])
@@ -181,11 +194,10 @@ func (x *index) move(r *record, from, to category) {
 	if from == to {
 		return
 	}
-	c := r.ch[x.id]
-	p := c.search(r.key)
+	c, p := x.locate(r)
 	w, b := p/64, uint(p%64)
-	c.bits[from][w] &^= 1 << b
-	c.bits[to][w] |= 1 << b
+	c.bits[w][from] &^= 1 << b
+	c.bits[w][to] |= 1 << b
 	cnt := &x.counts[c.i]
 	cnt[from]--
 	cnt[to]++
@@ -236,43 +248,44 @@ func (x *index) merge(i int) {
 	x.rebuild(i)
 }
 
-// rebuild recomputes chunk i's bitmaps, counts and first key, and points
-// its records at it, from the records' categories.
+// rebuild recomputes chunk i's bitmaps, counts and first key from the
+// records' categories, and points its records at their slots in it.
 func (x *index) rebuild(i int) {
 	c := x.chunks[i]
-	c.bits = [categories][chunkWords]uint64{}
+	c.bits = [chunkWords][categories]uint64{}
+	c.ver++
 	x.counts[i] = [categories]uint32{}
 	for p, r := range c.recs {
 		cat := categoryOf(&r.Number)
-		c.bits[cat][p/64] |= 1 << (p % 64)
+		c.bits[p/64][cat] |= 1 << (p % 64)
 		x.counts[i][cat]++
-		r.ch[x.id] = c
+		r.ch[x.id], r.slot[x.id], r.ver[x.id] = c, uint16(p), c.ver
 	}
 	x.firsts[i] = c.keys[0]
 }
 
-// insertBit inserts a 0 at bit p of the first n bits of b, shifting the
-// bits from p up by one.
-func insertBit(b *[chunkWords]uint64, p, n int) {
+// insertBit inserts a 0 at bit p of the first n bits of category cat's
+// bitmap in b, shifting the bits from p up by one.
+func insertBit(b *[chunkWords][categories]uint64, cat category, p, n int) {
 	w, o := p/64, uint(p%64)
 	last := (n - 1) / 64
 	for j := last; j > w; j-- {
-		b[j] = b[j]<<1 | b[j-1]>>63
+		b[j][cat] = b[j][cat]<<1 | b[j-1][cat]>>63
 	}
-	low := b[w] & (1<<o - 1)
-	b[w] = low | (b[w]&^low)<<1
+	low := b[w][cat] & (1<<o - 1)
+	b[w][cat] = low | (b[w][cat]&^low)<<1
 }
 
-// removeBit removes bit p of the first n bits of b, shifting the bits
-// above it down by one.
-func removeBit(b *[chunkWords]uint64, p, n int) {
+// removeBit removes bit p of the first n bits of category cat's bitmap in
+// b, shifting the bits above it down by one.
+func removeBit(b *[chunkWords][categories]uint64, cat category, p, n int) {
 	w, o := p/64, uint(p%64)
 	last := (n - 1) / 64
-	low := b[w] & (1<<o - 1)
-	b[w] = low | (b[w]>>(o+1))<<o
+	low := b[w][cat] & (1<<o - 1)
+	b[w][cat] = low | (b[w][cat]>>(o+1))<<o
 	for j := w; j < last; j++ {
-		b[j] |= b[j+1] << 63
-		b[j+1] >>= 1
+		b[j][cat] |= b[j+1][cat] << 63
+		b[j+1][cat] >>= 1
 	}
 }
 
@@ -334,7 +347,7 @@ func (x *index) countIn(i, p int, cats []category) int {
 func (c *chunk) or(w int, cats []category) uint64 {
 	var m uint64
 	for _, cat := range cats {
-		m |= c.bits[cat][w]
+		m |= c.bits[w][cat]
 	}
 	return m
 }

@@ -45,7 +45,7 @@ func (s *Store) checkIndexes() error {
 				}
 				cat := categoryOf(&r.Number)
 				for b := range category(categories) {
-					set := c.bits[b][p/64]&(1<<(p%64)) != 0
+					set := c.bits[p/64][b]&(1<<(p%64)) != 0
 					if set != (b == cat) {
 						return fmt.Errorf("%s: %s is of category %d, bit of %d is %t", name, r.TelephoneNumber, cat, b, set)
 					}
@@ -56,7 +56,7 @@ func (s *Store) checkIndexes() error {
 			}
 			for b := range categories {
 				for w := range chunkWords {
-					if w*64 >= len(c.keys) && c.bits[b][w] != 0 {
+					if w*64 >= len(c.keys) && c.bits[w][b] != 0 {
 						return fmt.Errorf("%s: chunk %d has bits past its end", name, i)
 					}
 				}
@@ -116,24 +116,33 @@ func TestBitShifts(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 2000 {
 		n := 1 + r.IntN(maxChunk-1)
-		var b [chunkWords]uint64
+		var b [chunkWords][categories]uint64
+		cat := category(r.IntN(categories))
 		ref := make([]bool, n)
 		for i := range ref {
 			if r.IntN(3) == 0 {
 				ref[i] = true
-				b[i/64] |= 1 << (i % 64)
+				b[i/64][cat] |= 1 << (i % 64)
 			}
 		}
+		other := b
 		p := r.IntN(n + 1)
 		if r.IntN(2) == 0 && p < n {
-			removeBit(&b, p, n)
+			removeBit(&b, cat, p, n)
 			ref = slices.Delete(ref, p, p+1)
 		} else {
-			insertBit(&b, p, n+1)
+			insertBit(&b, cat, p, n+1)
 			ref = slices.Insert(ref, p, false)
 		}
+		for w := range chunkWords {
+			for c := range category(categories) {
+				if c != cat && b[w][c] != other[w][c] {
+					t.Fatalf("the bitmap of category %d changed", c)
+				}
+			}
+		}
 		for i := range chunkWords * 64 {
-			got := b[i/64]&(1<<(i%64)) != 0
+			got := b[i/64][cat]&(1<<(i%64)) != 0
 			if want := i < len(ref) && ref[i]; got != want {
 				t.Fatalf("n %d, p %d: bit %d = %t, want %t", n, p, i, got, want)
 			}
@@ -240,7 +249,9 @@ func TestIndexAgainstScan(t *testing.T) {
 					want = append(want, rec.Number)
 				}
 			}
-			slices.SortFunc(want, func(a, b store.Number) int { return strings.Compare(string(a.TelephoneNumber), string(b.TelephoneNumber)) })
+			slices.SortFunc(want, func(a, b store.Number) int {
+				return strings.Compare(string(a.TelephoneNumber), string(b.TelephoneNumber))
+			})
 			if q.Offset < len(want) {
 				want = want[q.Offset:]
 			} else {

@@ -70,12 +70,15 @@ type record struct {
 	key   uint64    // orderKey(TelephoneNumber)
 	scope *scope    // its tenant
 	ch    [2]*chunk // its chunk in the index of all numbers and in its tenant's
+	slot  [2]uint16 // its slot in each chunk when last found (see index.locate)
+	ver   [2]uint32 // the chunk's version then
 	hist  *chain
 }
 
 // scope is what the store keeps per tenant, and for all numbers.
 type scope struct {
 	id     string
+	ti     int32  // index of id in Store.tenantIDs
 	counts counts // Operator Connect numbers only
 	idx    index  // every number, Operator Connect or not
 	n      int    // numbers in idx
@@ -100,14 +103,17 @@ func (sc *scope) drop(r *record) {
 // Store is the in-memory backend. The zero value is not usable; call New.
 type Store struct {
 	mu      sync.Mutex
-	numbers map[e164.Number]*record
+	numbers map[uint64]*record // by orderKey
 	all     scope
 	tenants map[string]*scope // entries without numbers are removed
 
 	chains    map[e164.Number]*chain // every number with events, stored or not
-	log       []event
-	audits    []removal.Audit // audits[0] is the zero Audit
-	noHistory bool            // benchmarks only: write no events
+	chainList []*chain               // the chains by id
+	log       eventLog
+	audits    []removal.Audit  // audits[0] is the zero Audit
+	tenantIDs []string         // every tenant an event names
+	tenantIdx map[string]int32 // index in tenantIDs
+	noHistory bool             // benchmarks only: write no events
 }
 
 // Option configures a Store. There are none for callers yet; the type
@@ -121,11 +127,12 @@ func withoutHistory() Option { return func(s *Store) { s.noHistory = true } }
 // New returns an empty Store.
 func New(opts ...Option) *Store {
 	s := &Store{
-		numbers: make(map[e164.Number]*record),
-		all:     scope{idx: index{id: 0}},
-		tenants: make(map[string]*scope),
-		chains:  make(map[e164.Number]*chain),
-		audits:  []removal.Audit{{}},
+		numbers:   make(map[uint64]*record),
+		all:       scope{idx: index{id: 0}},
+		tenants:   make(map[string]*scope),
+		chains:    make(map[e164.Number]*chain),
+		audits:    []removal.Audit{{}},
+		tenantIdx: make(map[string]int32),
 	}
 	for _, o := range opts {
 		o(s)
@@ -137,7 +144,7 @@ func New(opts ...Option) *Store {
 func (s *Store) tenant(id string) *scope {
 	sc := s.tenants[id]
 	if sc == nil {
-		sc = &scope{id: id, idx: index{id: 1}}
+		sc = &scope{id: id, ti: s.tenantIndex(id), idx: index{id: 1}}
 		s.tenants[id] = sc
 	}
 	return sc
@@ -171,7 +178,8 @@ func (s *Store) Import(ctx context.Context, numbers []store.Number, opts store.I
 	imp := actionCode(removal.EventImport)
 	for i := range norm {
 		n := norm[i]
-		if old := s.numbers[n.TelephoneNumber]; old != nil {
+		k := orderKey(n.TelephoneNumber)
+		if old := s.numbers[k]; old != nil {
 			res.Updated++
 			from := old.Status
 			if opts.Mode == store.Merge {
@@ -182,19 +190,19 @@ func (s *Store) Import(ctx context.Context, numbers []store.Number, opts store.I
 			}
 			s.update(old, n)
 			if n.Status != from {
-				s.record(old.hist, n.TelephoneNumber, n.MSTenantID, imp, int8(from), int8(n.Status), at, audit)
+				s.record(old.hist, old.scope.ti, imp, int8(from), int8(n.Status), at, audit)
 			}
 			continue
 		}
 		res.Inserted++
 		// One allocation per record, so that a stored record does not keep
 		// the whole batch it came in alive.
-		r := &record{Number: n, key: orderKey(n.TelephoneNumber), hist: s.chainOf(n.TelephoneNumber)}
-		s.numbers[n.TelephoneNumber] = r
+		r := &record{Number: n, key: k, hist: s.chainOf(n.TelephoneNumber)}
+		s.numbers[k] = r
 		r.scope = s.tenant(n.MSTenantID)
 		s.all.add(r)
 		r.scope.add(r)
-		s.record(r.hist, n.TelephoneNumber, n.MSTenantID, imp, noStatus, int8(n.Status), at, audit)
+		s.record(r.hist, r.scope.ti, imp, noStatus, int8(n.Status), at, audit)
 	}
 	return res, nil
 }
@@ -232,6 +240,15 @@ func (s *Store) update(r *record, n store.Number) {
 	s.all.idx.move(r, oldCat, newCat)
 }
 
+// lookup returns the record of n, or nil. Called with mu held.
+func (s *Store) lookup(n e164.Number) *record {
+	r := s.numbers[orderKey(n)]
+	if r == nil || r.TelephoneNumber != n { // a text that is not E.164 may share a key
+		return nil
+	}
+	return r
+}
+
 // Get returns a copy of the stored number, or an error matching
 // store.ErrNotFound.
 func (s *Store) Get(ctx context.Context, n e164.Number) (store.Number, error) {
@@ -240,7 +257,7 @@ func (s *Store) Get(ctx context.Context, n e164.Number) (store.Number, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.numbers[n]
+	r := s.lookup(n)
 	if r == nil {
 		return store.Number{}, fmt.Errorf("memstore: get %s: %w", n, store.ErrNotFound)
 	}
@@ -255,7 +272,7 @@ func (s *Store) GetMany(ctx context.Context, numbers []e164.Number) ([]store.Num
 	s.mu.Lock()
 	found := make([]*record, 0, len(numbers))
 	for _, n := range numbers {
-		if r := s.numbers[n]; r != nil {
+		if r := s.lookup(n); r != nil {
 			found = append(found, r)
 		}
 	}
@@ -366,7 +383,7 @@ func (s *Store) Delete(ctx context.Context, numbers []e164.Number, at time.Time)
 		s.mu.Lock()
 		audit := s.internAudit(au)
 		for _, n := range numbers[start:min(start+removal.ChunkSize, len(numbers))] {
-			r := s.numbers[n]
+			r := s.lookup(n)
 			if r == nil {
 				out = append(out, removal.Outcome{})
 				continue
@@ -378,8 +395,8 @@ func (s *Store) Delete(ctx context.Context, numbers []e164.Number, at time.Time)
 				if r.scope.n == 0 {
 					delete(s.tenants, r.scope.id)
 				}
-				delete(s.numbers, n)
-				s.record(r.hist, n, r.MSTenantID, purge, int8(removal.ReadyForRemoval), noStatus, at, audit)
+				delete(s.numbers, r.key)
+				s.record(r.hist, r.scope.ti, purge, int8(removal.ReadyForRemoval), noStatus, at, audit)
 				o.Changed = true
 			}
 			out = append(out, o)
@@ -420,7 +437,8 @@ func (s *Store) applyChunk(out []removal.Outcome, numbers []e164.Number, c remov
 	defer s.mu.Unlock()
 	audit := s.internAudit(au)
 	for _, n := range numbers {
-		r := s.numbers[n]
+		// The numbers are valid: their keys are theirs alone.
+		r := s.numbers[orderKey(n)]
 		if r == nil {
 			out = append(out, removal.Outcome{})
 			continue
@@ -436,7 +454,7 @@ func (s *Store) applyChunk(out []removal.Outcome, numbers []e164.Number, c remov
 			fc, tc := category(from)|4, category(to)|4
 			s.all.idx.move(r, fc, tc)
 			r.scope.idx.move(r, fc, tc)
-			s.record(r.hist, n, r.MSTenantID, action, int8(from), int8(to), at, audit)
+			s.record(r.hist, r.scope.ti, action, int8(from), int8(to), at, audit)
 			o.Changed = true
 		}
 		out = append(out, o)
