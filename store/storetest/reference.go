@@ -81,7 +81,9 @@ func listed[M ~map[e164.Number]store.Number](recs M, f filter) []store.Number {
 			out = append(out, r)
 		}
 	}
-	slices.SortFunc(out, func(a, b store.Number) int { return strings.Compare(string(a.TelephoneNumber), string(b.TelephoneNumber)) })
+	slices.SortFunc(out, func(a, b store.Number) int {
+		return strings.Compare(string(a.TelephoneNumber), string(b.TelephoneNumber))
+	})
 	return out
 }
 
