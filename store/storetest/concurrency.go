@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ocnumbers/ocnumbers/e164"
@@ -329,6 +330,7 @@ func testListWalk(t *testing.T, st store.Store, cfg config) {
 
 	done := make(chan struct{})
 	var wg sync.WaitGroup
+	var writes atomic.Int64
 	writers := max(1, cfg.goroutines-2)
 	errs := make(chan error, writers)
 	for g := range writers {
@@ -350,6 +352,7 @@ func testListWalk(t *testing.T, st store.Store, cfg config) {
 					errs <- err
 					return
 				}
+				writes.Add(1)
 			}
 		})
 	}
@@ -378,7 +381,9 @@ func testListWalk(t *testing.T, st store.Store, cfg config) {
 			return numbersOf(page), next, err
 		}},
 	}
-	for round := range 4 {
+	// Walk until both sides have done their share, however the scheduler
+	// runs them.
+	for round := 0; round < 4 || writes.Load() < int64(cfg.iterations); round++ {
 		for _, w := range walks {
 			var met []e164.Number
 			var after e164.Number

@@ -35,7 +35,7 @@ func withAudit(ctx context.Context, a removal.Audit) context.Context {
 // the service clock, in another zone, with nanoseconds.
 var importAt = clockNow.Add(-time.Hour).In(time.FixedZone("UTC-07", -7*3600))
 
-func mustImport(tb testing.TB, ctx context.Context, st store.Store, mode store.ImportMode, at time.Time, ns ...store.Number) store.ImportResult {
+func mustImport(tb checker, ctx context.Context, st store.Store, mode store.ImportMode, at time.Time, ns ...store.Number) store.ImportResult {
 	tb.Helper()
 	res, err := st.Import(ctx, ns, store.ImportOptions{Mode: mode, At: at})
 	if err != nil {

@@ -145,6 +145,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 	t.Run("History", func(t *testing.T) { testHistory(t, newStore) })
 	t.Run("Import", func(t *testing.T) { testImport(t, newStore) })
 	t.Run("Model", func(t *testing.T) { CheckModel(t, newStore(t), opts...) })
+	t.Run("Reconcile", func(t *testing.T) { testReconcile(t, newStore, cfg) })
+	t.Run("Purge", func(t *testing.T) { testPurge(t, newStore, cfg) })
 	t.Run("Concurrency", func(t *testing.T) {
 		t.Run("Batches", func(t *testing.T) { testConcurrency(t, newStore(t), cfg) })
 		t.Run("ListWalk", func(t *testing.T) { testListWalk(t, newStore(t), cfg) })
