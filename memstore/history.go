@@ -9,22 +9,29 @@ import (
 )
 
 // The history is one append-only log of compact events for every number,
-// kept in blocks of logBlock events. Each event holds no pointer (numbers,
-// tenants and audits are indexes into small tables), so the garbage
-// collector never scans the log, and growing it never copies it. Each
-// number's events are linked from its newest back (event.prev); a chain per
-// number that has events holds the link's head and the count. Writing an
-// event appends to the log: no allocation per number or per batch.
+// kept in blocks of logBlock events. An event holds no pointer and 16
+// bytes: its number's chain, the link to the number's previous event, the
+// statuses, and a stamp, shared by the events one call writes, that holds
+// the time, the action, the tenant and the audit. The garbage collector
+// never scans the log, and growing it never copies it. A chain per number
+// that has events holds its newest event and the count. Writing an event
+// appends to the log: no allocation per number or per batch. The log holds
+// up to 2^31 events.
 
 // event is one history event as the log keeps it.
 type event struct {
-	at       int64 // microseconds since the Unix epoch, UTC
-	prev     int   // the number's previous event in the log, or -1
-	chain    int32 // index in Store.chainList: the number
-	tenant   int32 // index in Store.tenantIDs
-	audit    int32 // index in Store.audits; 0 is the zero Audit
-	action   uint8 // index in actionNames
+	prev     int32 // the number's previous event in the log, or -1
+	chain    int32 // the number's chain: index in Store.chainAt
+	stamp    int32 // index in Store.stamps
 	from, to int8  // status, or noStatus
+}
+
+// stamp is what the events of one call (and one tenant) share.
+type stamp struct {
+	at     int64 // microseconds since the Unix epoch, UTC
+	tenant int32 // index in Store.tenantIDs
+	audit  int32 // index in Store.audits; 0 is the zero Audit
+	action uint8 // index in actionNames
 }
 
 // noStatus marks an absent FromStatus or ToStatus.
@@ -41,23 +48,25 @@ type eventLog struct {
 	n      int
 }
 
-func (l *eventLog) at(i int) *event { return &l.blocks[i>>logShift][i&(logBlock-1)] }
+func (l *eventLog) at(i int32) *event { return &l.blocks[i>>logShift][i&(logBlock-1)] }
 
-func (l *eventLog) append(e event) int {
+func (l *eventLog) append(e event) int32 {
 	if l.n&(logBlock-1) == 0 {
 		l.blocks = append(l.blocks, make([]event, logBlock))
 	}
-	*l.at(l.n) = e
+	i := int32(l.n)
+	*l.at(i) = e
 	l.n++
-	return l.n - 1
+	return i
 }
 
-// chain is one number's events in the log.
+// chain is one number's events in the log: the newest and how many. A
+// stored number's chain is in its record; a deleted number's, in
+// Store.gone.
 type chain struct {
-	number e164.Number
-	id     int32
-	head   int // newest written, or -1
-	n      int
+	id   int32 // index in Store.chainNumbers and Store.chainAt
+	head int32 // newest written, or -1
+	n    int32
 }
 
 var actionNames = removal.EventActions()
@@ -72,15 +81,35 @@ func actionCode(a removal.EventAction) uint8 {
 	return uint8(i)
 }
 
-// chainOf returns n's chain, creating it. Called with mu held.
-func (s *Store) chainOf(n e164.Number) *chain {
-	h := s.chains[n]
-	if h == nil {
-		h = &chain{number: n, id: int32(len(s.chainList)), head: -1}
-		s.chains[n] = h
-		s.chainList = append(s.chainList, h)
+// attach gives a record being stored its number's chain: the one it had
+// before it was deleted, or a new one. Called with mu held.
+func (s *Store) attach(r *record) {
+	if h := s.gone[r.number]; h != nil {
+		r.hist = *h
+		delete(s.gone, r.number)
+	} else {
+		r.hist = chain{id: int32(len(s.chainNumbers)), head: -1}
+		s.chainNumbers = append(s.chainNumbers, r.number)
+		s.chainAt = append(s.chainAt, nil)
 	}
-	return h
+	s.chainAt[r.hist.id] = &r.hist
+}
+
+// detach keeps the chain of a record being deleted. Called with mu held.
+func (s *Store) detach(r *record) {
+	h := new(chain)
+	*h = r.hist
+	s.gone[r.number] = h
+	s.chainAt[h.id] = h
+}
+
+// chainOf returns the chain of n, or nil when it has none. Called with mu
+// held.
+func (s *Store) chainOf(n e164.Number) *chain {
+	if r := s.numbers[n]; r != nil {
+		return &r.hist
+	}
+	return s.gone[n]
 }
 
 // tenantIndex returns the index of a tenant ID in s.tenantIDs, adding it.
@@ -109,36 +138,48 @@ func (s *Store) internAudit(a removal.Audit) int32 {
 	return int32(len(s.audits) - 1)
 }
 
+// stampOf returns the index of a stamp in s.stamps. The events of one call
+// share theirs, so comparing with the last one is enough. Called with mu
+// held.
+func (s *Store) stampOf(st stamp) int32 {
+	if n := len(s.stamps); n > 0 && s.stamps[n-1] == st {
+		return int32(n - 1)
+	}
+	s.stamps = append(s.stamps, st)
+	return int32(len(s.stamps) - 1)
+}
+
 // record appends one event to chain h. Called with mu held.
-func (s *Store) record(h *chain, tenant int32, action uint8, from, to int8, at time.Time, audit int32) {
+func (s *Store) record(h *chain, st stamp, from, to int8) {
 	if s.noHistory {
 		return
 	}
-	h.head = s.log.append(event{at: at.UnixMicro(), prev: h.head, chain: h.id, tenant: tenant, audit: audit, action: action, from: from, to: to})
+	h.head = s.log.append(event{prev: h.head, chain: h.id, stamp: s.stampOf(st), from: from, to: to})
 	h.n++
 }
 
 // history returns the window of h's events that History asks for. Called
 // with mu held.
 func (s *Store) history(h *chain, offset, limit int) []removal.Event {
-	if offset >= h.n || limit <= 0 {
+	if offset >= int(h.n) || limit <= 0 {
 		return nil
 	}
 	// The chain runs newest written first; a stable sort by time, newest
 	// first, keeps the later written first among equal times. Imports
 	// may carry times older than events already written, so the sort is
 	// needed, but is skipped when the chain is in order.
-	idx := make([]int, 0, h.n)
+	at := func(i int32) int64 { return s.stamps[s.log.at(i).stamp].at }
+	idx := make([]int32, 0, h.n)
 	sorted := true
 	for i := h.head; i >= 0; i = s.log.at(i).prev {
-		if len(idx) > 0 && s.log.at(i).at > s.log.at(idx[len(idx)-1]).at {
+		if len(idx) > 0 && at(i) > at(idx[len(idx)-1]) {
 			sorted = false
 		}
 		idx = append(idx, i)
 	}
 	if !sorted {
-		slices.SortStableFunc(idx, func(a, b int) int {
-			x, y := s.log.at(a).at, s.log.at(b).at
+		slices.SortStableFunc(idx, func(a, b int32) int {
+			x, y := at(a), at(b)
 			switch {
 			case x > y:
 				return -1
@@ -153,9 +194,10 @@ func (s *Store) history(h *chain, offset, limit int) []removal.Event {
 	out := make([]removal.Event, len(idx))
 	for j, i := range idx {
 		e := s.log.at(i)
-		a := s.audits[e.audit]
-		out[j] = removal.Event{TelephoneNumber: h.number, MSTenantID: s.tenantIDs[e.tenant], Action: actionNames[e.action],
-			FromStatus: statusOf(e.from), ToStatus: statusOf(e.to), At: time.UnixMicro(e.at).UTC(), TraceID: a.TraceID, Actor: a.Actor}
+		st := s.stamps[e.stamp]
+		a := s.audits[st.audit]
+		out[j] = removal.Event{TelephoneNumber: s.chainNumbers[h.id], MSTenantID: s.tenantIDs[st.tenant], Action: actionNames[st.action],
+			FromStatus: statusOf(e.from), ToStatus: statusOf(e.to), At: time.UnixMicro(st.at).UTC(), TraceID: a.TraceID, Actor: a.Actor}
 	}
 	return out
 }
@@ -170,12 +212,16 @@ func statusOf(s int8) *removal.NumberStatus {
 
 // prune drops the events before cut (microseconds), relinks the chains,
 // forgets the chains of numbers neither stored nor with events, and keeps
-// only the audits still referred to. Called with mu held.
+// only the stamps and audits still referred to. Called with mu held.
 func (s *Store) prune(cut int64) int {
+	old := func(e *event) bool { return s.stamps[e.stamp].at < cut }
 	pruned := 0
-	for i := range s.log.n {
-		if s.log.at(i).at < cut {
+	left := make([]int, len(s.chainAt)) // events left per chain
+	for i := range int32(s.log.n) {
+		if e := s.log.at(i); old(e) {
 			pruned++
+		} else {
+			left[e.chain]++
 		}
 	}
 	if pruned == 0 {
@@ -183,45 +229,61 @@ func (s *Store) prune(cut int64) int {
 	}
 	// The chains that stay, renumbered: those with an event left, and
 	// those of stored numbers.
-	left := make([]int, len(s.chainList))
-	for i := range s.log.n {
-		if e := s.log.at(i); e.at >= cut {
-			left[e.chain]++
-		}
-	}
-	newID := make([]int32, len(s.chainList))
-	var chains []*chain
-	for i, h := range s.chainList {
-		if left[i] == 0 && s.lookup(h.number) == nil {
-			delete(s.chains, h.number)
+	newID := make([]int32, len(s.chainAt))
+	var chainAt []*chain
+	var chainNumbers []e164.Number
+	for i, h := range s.chainAt {
+		n := s.chainNumbers[i]
+		if left[i] == 0 && s.numbers[n] == nil {
+			delete(s.gone, n)
 			newID[i] = -1
 			continue
 		}
-		newID[i] = int32(len(chains))
+		newID[i] = int32(len(chainAt))
 		h.id, h.head, h.n = newID[i], -1, 0
-		chains = append(chains, h)
+		chainAt = append(chainAt, h)
+		chainNumbers = append(chainNumbers, n)
 	}
 	var log eventLog
+	var stamps []stamp
 	audits := []removal.Audit{{}}
-	remap := map[int32]int32{0: 0}
-	for i := range s.log.n {
+	stampIDs := make(map[int32]int32)
+	auditIDs := map[int32]int32{0: 0}
+	for i := range int32(s.log.n) {
 		e := *s.log.at(i)
-		if e.at < cut {
+		if old(&e) {
 			continue
 		}
-		a, ok := remap[e.audit]
+		st, ok := stampIDs[e.stamp]
 		if !ok {
-			a = int32(len(audits))
-			audits = append(audits, s.audits[e.audit])
-			remap[e.audit] = a
+			v := s.stamps[e.stamp]
+			a, ok := auditIDs[v.audit]
+			if !ok {
+				a = int32(len(audits))
+				audits = append(audits, s.audits[v.audit])
+				auditIDs[v.audit] = a
+			}
+			v.audit = a
+			st = int32(len(stamps))
+			stamps = append(stamps, v)
+			stampIDs[e.stamp] = st
 		}
-		h := chains[newID[e.chain]]
-		e.audit, e.chain, e.prev = a, h.id, h.head
+		h := chainAt[newID[e.chain]]
+		e.stamp, e.chain, e.prev = st, h.id, h.head
 		h.head = log.append(e)
 		h.n++
 	}
-	s.log, s.audits, s.chainList = log, audits, chains
+	s.log, s.stamps, s.audits, s.chainAt, s.chainNumbers = log, stamps, audits, chainAt, chainNumbers
 	return pruned
+}
+
+// microsAtOrBefore returns the last whole microsecond at or before t.
+func microsAtOrBefore(t time.Time) int64 {
+	c := t.UnixMicro()
+	if time.UnixMicro(c).After(t) {
+		c--
+	}
+	return c
 }
 
 // microsBefore returns the cut of PruneHistory(before): an event at t

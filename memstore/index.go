@@ -4,7 +4,6 @@ import (
 	"math/bits"
 
 	"github.com/ocnumbers/ocnumbers/e164"
-	"github.com/ocnumbers/ocnumbers/store"
 )
 
 // orderKey maps a telephone number to a uint64 whose order is the byte
@@ -27,14 +26,6 @@ func orderKey(n e164.Number) uint64 {
 type category uint8
 
 const categories = 8
-
-func categoryOf(n *store.Number) category {
-	c := category(n.Status)
-	if n.OperatorConnect {
-		c |= 4
-	}
-	return c
-}
 
 // catMask is a set of categories.
 type catMask uint8
@@ -256,7 +247,7 @@ func (x *index) rebuild(i int) {
 	c.ver++
 	x.counts[i] = [categories]uint32{}
 	for p, r := range c.recs {
-		cat := categoryOf(&r.Number)
+		cat := r.category()
 		c.bits[p/64][cat] |= 1 << (p % 64)
 		x.counts[i][cat]++
 		r.ch[x.id], r.slot[x.id], r.ver[x.id] = c, uint16(p), c.ver

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/ocnumbers/ocnumbers/e164"
 	"github.com/ocnumbers/ocnumbers/removal"
@@ -41,13 +42,13 @@ func (s *Store) checkIndexes() error {
 				}
 				last = k
 				if r.key != k || r.ch[x.id] != c || !want[r] {
-					return fmt.Errorf("%s: slot %d/%d holds %s (key %d, chunk ok %t, belongs %t)", name, i, p, r.TelephoneNumber, k, r.ch[x.id] == c, want[r])
+					return fmt.Errorf("%s: slot %d/%d holds %s (key %d, chunk ok %t, belongs %t)", name, i, p, r.number, k, r.ch[x.id] == c, want[r])
 				}
-				cat := categoryOf(&r.Number)
+				cat := r.category()
 				for b := range category(categories) {
 					set := c.bits[p/64][b]&(1<<(p%64)) != 0
 					if set != (b == cat) {
-						return fmt.Errorf("%s: %s is of category %d, bit of %d is %t", name, r.TelephoneNumber, cat, b, set)
+						return fmt.Errorf("%s: %s is of category %d, bit of %d is %t", name, r.number, cat, b, set)
 					}
 				}
 				cnt[cat]++
@@ -74,12 +75,12 @@ func (s *Store) checkIndexes() error {
 	byTenant := make(map[string]map[*record]bool)
 	for _, r := range s.numbers {
 		everyone[r] = true
-		if byTenant[r.MSTenantID] == nil {
-			byTenant[r.MSTenantID] = make(map[*record]bool)
+		if byTenant[r.scope.id] == nil {
+			byTenant[r.scope.id] = make(map[*record]bool)
 		}
-		byTenant[r.MSTenantID][r] = true
-		if r.scope != s.tenants[r.MSTenantID] {
-			return fmt.Errorf("%s: scope is not its tenant's", r.TelephoneNumber)
+		byTenant[r.scope.id][r] = true
+		if r.scope != s.tenants[r.scope.id] {
+			return fmt.Errorf("%s: scope is not its tenant's", r.number)
 		}
 	}
 	if err := check("all", &s.all.idx, everyone); err != nil {
@@ -204,7 +205,7 @@ func TestIndexAgainstScan(t *testing.T) {
 			var ready []store.Number
 			for _, rec := range st.numbers {
 				if r.IntN(5) != 0 {
-					n := rec.Number
+					n := rec.Number()
 					n.Status = removal.ReadyForRemoval
 					ready = append(ready, n)
 				}
@@ -245,8 +246,8 @@ func TestIndexAgainstScan(t *testing.T) {
 			}
 			var want []store.Number
 			for _, rec := range st.numbers {
-				if q.Matches(rec.Number) {
-					want = append(want, rec.Number)
+				if q.Matches(rec.Number()) {
+					want = append(want, rec.Number())
 				}
 			}
 			slices.SortFunc(want, func(a, b store.Number) int {
@@ -271,4 +272,13 @@ func numbersOf(ns []store.Number) []e164.Number {
 		out[i] = n.TelephoneNumber
 	}
 	return out
+}
+
+func TestRecordLayout(t *testing.T) {
+	if s := unsafe.Sizeof(record{}); s != 128 {
+		t.Errorf("a record takes %d bytes; its size class must keep the fields Apply uses in one cache line", s)
+	}
+	if o := unsafe.Offsetof(record{}.number); o < 64 {
+		t.Errorf("the number is at offset %d, in the first cache line", o)
+	}
 }

@@ -49,6 +49,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -65,15 +66,43 @@ var _ store.Store = (*Store)(nil)
 type counts [4]int
 
 // record is a stored number with its place in the indexes and its history.
+// What a status change reads and writes is in its first 64 bytes, and a
+// record takes 128, so that a change touches one cache line of it.
 type record struct {
-	store.Number
-	key   uint64    // orderKey(TelephoneNumber)
-	scope *scope    // its tenant
-	ch    [2]*chunk // its chunk in the index of all numbers and in its tenant's
-	slot  [2]uint16 // its slot in each chunk when last found (see index.locate)
-	ver   [2]uint32 // the chunk's version then
-	hist  *chain
+	ch      [2]*chunk // its chunk in the index of all numbers and in its tenant's
+	scope   *scope    // its tenant: MSTenantID is scope.id
+	changed int64     // StatusChangedAt, in microseconds since the Unix epoch
+	ver     [2]uint32 // each chunk's version when slot was found
+	hist    chain
+	slot    [2]uint16 // its slot in each chunk (see index.locate)
+	status  int8
+	oc      bool
+	_       [6]byte
+	key     uint64 // orderKey(number)
+	number  e164.Number
+	_       [40]byte
 }
+
+// Number returns the record as the store contract has it.
+func (r *record) Number() store.Number {
+	return store.Number{TelephoneNumber: r.number, MSTenantID: r.scope.id, OperatorConnect: r.oc,
+		Status: removal.NumberStatus(r.status), StatusChangedAt: time.UnixMicro(r.changed).UTC()}
+}
+
+func (r *record) category() category {
+	c := category(r.status)
+	if r.oc {
+		c |= 4
+	}
+	return c
+}
+
+// Times a record can hold: those whose microseconds since the Unix epoch
+// fit an int64, from about 290,000 BC to 290,000 AD (PostgreSQL keeps less).
+var (
+	minTime = time.UnixMicro(math.MinInt64).UTC()
+	maxTime = time.UnixMicro(math.MaxInt64).UTC()
+)
 
 // scope is what the store keeps per tenant, and for all numbers.
 type scope struct {
@@ -85,16 +114,16 @@ type scope struct {
 }
 
 func (sc *scope) add(r *record) {
-	if r.OperatorConnect {
-		sc.counts[r.Status]++
+	if r.oc {
+		sc.counts[r.status]++
 	}
-	sc.idx.insert(r, categoryOf(&r.Number))
+	sc.idx.insert(r, r.category())
 	sc.n++
 }
 
 func (sc *scope) drop(r *record) {
-	if r.OperatorConnect {
-		sc.counts[r.Status]--
+	if r.oc {
+		sc.counts[r.status]--
 	}
 	sc.idx.remove(r)
 	sc.n--
@@ -103,17 +132,19 @@ func (sc *scope) drop(r *record) {
 // Store is the in-memory backend. The zero value is not usable; call New.
 type Store struct {
 	mu      sync.Mutex
-	numbers map[uint64]*record // by orderKey
+	numbers map[e164.Number]*record
 	all     scope
 	tenants map[string]*scope // entries without numbers are removed
 
-	chains    map[e164.Number]*chain // every number with events, stored or not
-	chainList []*chain               // the chains by id
-	log       eventLog
-	audits    []removal.Audit  // audits[0] is the zero Audit
-	tenantIDs []string         // every tenant an event names
-	tenantIdx map[string]int32 // index in tenantIDs
-	noHistory bool             // benchmarks only: write no events
+	gone         map[e164.Number]*chain // the chains of numbers deleted
+	chainAt      []*chain               // every chain, by id
+	chainNumbers []e164.Number          // the number of each chain, by id
+	log          eventLog
+	stamps       []stamp
+	audits       []removal.Audit  // audits[0] is the zero Audit
+	tenantIDs    []string         // every tenant an event names
+	tenantIdx    map[string]int32 // index in tenantIDs
+	noHistory    bool             // benchmarks only: write no events
 }
 
 // Option configures a Store. There are none for callers yet; the type
@@ -127,10 +158,10 @@ func withoutHistory() Option { return func(s *Store) { s.noHistory = true } }
 // New returns an empty Store.
 func New(opts ...Option) *Store {
 	s := &Store{
-		numbers:   make(map[uint64]*record),
+		numbers:   make(map[e164.Number]*record),
 		all:       scope{idx: index{id: 0}},
 		tenants:   make(map[string]*scope),
-		chains:    make(map[e164.Number]*chain),
+		gone:      make(map[e164.Number]*chain),
 		audits:    []removal.Audit{{}},
 		tenantIdx: make(map[string]int32),
 	}
@@ -166,11 +197,17 @@ func (s *Store) Import(ctx context.Context, numbers []store.Number, opts store.I
 	if err != nil {
 		return store.ImportResult{}, fmt.Errorf("memstore: import: %w", err)
 	}
-	at := opts.At
-	if at.IsZero() {
-		at = time.Now()
+	for i, n := range norm {
+		if n.StatusChangedAt.Before(minTime) || n.StatusChangedAt.After(maxTime) {
+			return store.ImportResult{}, fmt.Errorf("memstore: import: numbers[%d]: %w: %s: statusChangedAt %v is out of range",
+				i, store.ErrInvalidNumber, n.TelephoneNumber, n.StatusChangedAt)
+		}
 	}
-	at = at.UTC().Truncate(time.Microsecond)
+	t := opts.At
+	if t.IsZero() {
+		t = time.Now()
+	}
+	at := t.UTC().Truncate(time.Microsecond).UnixMicro()
 	var res store.ImportResult
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -178,31 +215,32 @@ func (s *Store) Import(ctx context.Context, numbers []store.Number, opts store.I
 	imp := actionCode(removal.EventImport)
 	for i := range norm {
 		n := norm[i]
-		k := orderKey(n.TelephoneNumber)
-		if old := s.numbers[k]; old != nil {
+		if old := s.numbers[n.TelephoneNumber]; old != nil {
 			res.Updated++
-			from := old.Status
+			from := removal.NumberStatus(old.status)
 			if opts.Mode == store.Merge {
-				if n.Status != old.Status {
+				if n.Status != from {
 					res.StatusKept++
 				}
-				n.Status, n.StatusChangedAt = old.Status, old.StatusChangedAt
+				n.Status, n.StatusChangedAt = from, time.UnixMicro(old.changed)
 			}
 			s.update(old, n)
 			if n.Status != from {
-				s.record(old.hist, old.scope.ti, imp, int8(from), int8(n.Status), at, audit)
+				s.record(&old.hist, stamp{at: at, tenant: old.scope.ti, audit: audit, action: imp}, int8(from), int8(n.Status))
 			}
 			continue
 		}
 		res.Inserted++
 		// One allocation per record, so that a stored record does not keep
 		// the whole batch it came in alive.
-		r := &record{Number: n, key: k, hist: s.chainOf(n.TelephoneNumber)}
-		s.numbers[k] = r
+		r := &record{number: n.TelephoneNumber, key: orderKey(n.TelephoneNumber),
+			oc: n.OperatorConnect, status: int8(n.Status), changed: n.StatusChangedAt.UnixMicro()}
+		s.attach(r)
+		s.numbers[n.TelephoneNumber] = r
 		r.scope = s.tenant(n.MSTenantID)
 		s.all.add(r)
 		r.scope.add(r)
-		s.record(r.hist, r.scope.ti, imp, noStatus, int8(n.Status), at, audit)
+		s.record(&r.hist, stamp{at: at, tenant: r.scope.ti, audit: audit, action: imp}, noStatus, int8(n.Status))
 	}
 	return res, nil
 }
@@ -211,42 +249,34 @@ func (s *Store) Import(ctx context.Context, numbers []store.Number, opts store.I
 // by reference, and a reload of the inventory allocates nothing), moving it
 // between tenants and categories. Called with mu held.
 func (s *Store) update(r *record, n store.Number) {
-	oldCat, newCat := categoryOf(&r.Number), categoryOf(&n)
-	if r.OperatorConnect {
-		s.all.counts[r.Status]--
+	oldCat := r.category()
+	if r.oc {
+		s.all.counts[r.status]--
 	}
-	if n.MSTenantID != r.MSTenantID {
+	set := func() { r.oc, r.status, r.changed = n.OperatorConnect, int8(n.Status), n.StatusChangedAt.UnixMicro() }
+	if n.MSTenantID != r.scope.id {
 		old := r.scope
 		old.drop(r)
 		if old.n == 0 {
 			delete(s.tenants, old.id)
 		}
-		r.Number = n
+		set()
 		r.scope = s.tenant(n.MSTenantID)
 		r.scope.add(r)
 	} else {
-		if r.OperatorConnect {
-			r.scope.counts[r.Status]--
+		if r.oc {
+			r.scope.counts[r.status]--
 		}
-		r.Number = n
-		if r.OperatorConnect {
-			r.scope.counts[r.Status]++
+		set()
+		if r.oc {
+			r.scope.counts[r.status]++
 		}
-		r.scope.idx.move(r, oldCat, newCat)
+		r.scope.idx.move(r, oldCat, r.category())
 	}
-	if r.OperatorConnect {
-		s.all.counts[r.Status]++
+	if r.oc {
+		s.all.counts[r.status]++
 	}
-	s.all.idx.move(r, oldCat, newCat)
-}
-
-// lookup returns the record of n, or nil. Called with mu held.
-func (s *Store) lookup(n e164.Number) *record {
-	r := s.numbers[orderKey(n)]
-	if r == nil || r.TelephoneNumber != n { // a text that is not E.164 may share a key
-		return nil
-	}
-	return r
+	s.all.idx.move(r, oldCat, r.category())
 }
 
 // Get returns a copy of the stored number, or an error matching
@@ -257,11 +287,11 @@ func (s *Store) Get(ctx context.Context, n e164.Number) (store.Number, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.lookup(n)
+	r := s.numbers[n]
 	if r == nil {
 		return store.Number{}, fmt.Errorf("memstore: get %s: %w", n, store.ErrNotFound)
 	}
-	return r.Number, nil
+	return r.Number(), nil
 }
 
 // GetMany implements removal.Store.
@@ -272,14 +302,14 @@ func (s *Store) GetMany(ctx context.Context, numbers []e164.Number) ([]store.Num
 	s.mu.Lock()
 	found := make([]*record, 0, len(numbers))
 	for _, n := range numbers {
-		if r := s.lookup(n); r != nil {
+		if r := s.numbers[n]; r != nil {
 			found = append(found, r)
 		}
 	}
 	slices.SortFunc(found, func(a, b *record) int { return cmp.Compare(a.key, b.key) })
 	out := make([]store.Number, len(found))
 	for i, r := range found {
-		out[i] = r.Number
+		out[i] = r.Number()
 	}
 	s.mu.Unlock()
 	return out, nil
@@ -328,15 +358,16 @@ func (s *Store) ListNumbers(ctx context.Context, q removal.NumberQuery) ([]store
 		matches += x.total[c]
 	}
 	out := make([]store.Number, 0, min(q.Limit, matches))
+	byMicros := microsAtOrBefore(q.ChangedAtOrBefore)
 	x.scan(at, cats, func(r *record) bool {
-		if byTime && r.StatusChangedAt.After(q.ChangedAtOrBefore) {
+		if byTime && r.changed > byMicros {
 			return true
 		}
 		if offset > 0 {
 			offset--
 			return true
 		}
-		out = append(out, r.Number)
+		out = append(out, r.Number())
 		return len(out) < q.Limit
 	})
 	return out, nil
@@ -349,11 +380,11 @@ func (s *Store) History(ctx context.Context, n e164.Number, offset, limit int) (
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h := s.chains[n]
+	h := s.chainOf(n)
 	if h == nil {
 		return nil, 0, nil
 	}
-	return s.history(h, max(offset, 0), limit), h.n, nil
+	return s.history(h, max(offset, 0), limit), int(h.n), nil
 }
 
 // PruneHistory implements removal.Store.
@@ -372,7 +403,7 @@ func (s *Store) Delete(ctx context.Context, numbers []e164.Number, at time.Time)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	at = at.UTC().Truncate(time.Microsecond)
+	micros := at.UTC().Truncate(time.Microsecond).UnixMicro()
 	au := removal.AuditFrom(ctx)
 	purge := actionCode(removal.EventPurge)
 	out := make([]removal.Outcome, 0, len(numbers))
@@ -383,20 +414,21 @@ func (s *Store) Delete(ctx context.Context, numbers []e164.Number, at time.Time)
 		s.mu.Lock()
 		audit := s.internAudit(au)
 		for _, n := range numbers[start:min(start+removal.ChunkSize, len(numbers))] {
-			r := s.lookup(n)
+			r := s.numbers[n]
 			if r == nil {
 				out = append(out, removal.Outcome{})
 				continue
 			}
-			o := removal.Outcome{Found: true, OperatorConnect: r.OperatorConnect, Status: r.Status}
-			if r.Status == removal.ReadyForRemoval {
+			o := removal.Outcome{Found: true, OperatorConnect: r.oc, Status: removal.NumberStatus(r.status)}
+			if o.Status == removal.ReadyForRemoval {
 				s.all.drop(r)
 				r.scope.drop(r)
 				if r.scope.n == 0 {
 					delete(s.tenants, r.scope.id)
 				}
-				delete(s.numbers, r.key)
-				s.record(r.hist, r.scope.ti, purge, int8(removal.ReadyForRemoval), noStatus, at, audit)
+				delete(s.numbers, n)
+				s.record(&r.hist, stamp{at: micros, tenant: r.scope.ti, audit: audit, action: purge}, int8(removal.ReadyForRemoval), noStatus)
+				s.detach(r)
 				o.Changed = true
 			}
 			out = append(out, o)
@@ -432,29 +464,28 @@ func (s *Store) Apply(ctx context.Context, numbers []e164.Number, c removal.Chan
 }
 
 func (s *Store) applyChunk(out []removal.Outcome, numbers []e164.Number, c removal.Change, action uint8, au removal.Audit) []removal.Outcome {
-	to, at := c.To, c.At
+	to, micros := c.To, c.At.UnixMicro()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	audit := s.internAudit(au)
 	for _, n := range numbers {
-		// The numbers are valid: their keys are theirs alone.
-		r := s.numbers[orderKey(n)]
+		r := s.numbers[n]
 		if r == nil {
 			out = append(out, removal.Outcome{})
 			continue
 		}
-		from := r.Status
-		o := removal.Outcome{Found: true, OperatorConnect: r.OperatorConnect, Status: from}
-		if r.OperatorConnect && c.Allows(from) {
+		from := removal.NumberStatus(r.status)
+		o := removal.Outcome{Found: true, OperatorConnect: r.oc, Status: from}
+		if r.oc && c.Allows(from) {
 			r.scope.counts[from]--
 			r.scope.counts[to]++
 			s.all.counts[from]--
 			s.all.counts[to]++
-			r.Status, r.StatusChangedAt = to, at
+			r.status, r.changed = int8(to), micros
 			fc, tc := category(from)|4, category(to)|4
 			s.all.idx.move(r, fc, tc)
 			r.scope.idx.move(r, fc, tc)
-			s.record(r.hist, r.scope.ti, action, int8(from), int8(to), at, audit)
+			s.record(&r.hist, stamp{at: micros, tenant: r.scope.ti, audit: audit, action: action}, int8(from), int8(to))
 			o.Changed = true
 		}
 		out = append(out, o)
