@@ -105,17 +105,34 @@ func expectBatch(a specAction, fx []fixture) (removal.BatchResult, []fixture) {
 func wantFixture(tb testing.TB, st store.Store, a specAction, fx []fixture, p int) {
 	tb.Helper()
 	_, after := expectBatch(a, fx[:p])
+	ns := make([]e164.Number, len(fx))
+	for i, f := range fx {
+		ns[i] = f.rec.TelephoneNumber
+	}
+	found, err := st.GetMany(tb.Context(), ns)
+	if err != nil {
+		tb.Fatalf("GetMany of %d numbers: %v", len(ns), err)
+	}
+	got := byNumber(found...)
 	for i, f := range fx {
 		if i < p {
 			f = after[i]
 		} else {
 			f.rec = normalized(f.rec)
 		}
-		if f.stored {
-			wantStored(tb, st, f.rec)
-		} else {
-			wantAbsent(tb, st, f.rec.TelephoneNumber)
+		n := f.rec.TelephoneNumber
+		g, present := got[n]
+		switch {
+		case f.stored && !present:
+			tb.Errorf("%s is not stored; want %+v", n, f.rec)
+		case !f.stored && present:
+			tb.Errorf("%s is stored as %+v; want it absent", n, g)
+		case f.stored && !sameRecord(f.rec, g):
+			tb.Errorf("%s mismatch (-want +got):\n%s", n, cmp.Diff(f.rec, g, equalTime))
 		}
+	}
+	if len(found) != len(got) {
+		tb.Errorf("GetMany returned %d records for %d numbers", len(found), len(got))
 	}
 }
 

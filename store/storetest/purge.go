@@ -240,7 +240,7 @@ func testPurgeConcurrent(t *testing.T, st store.Store, cfg config) {
 	purged := make(map[e164.Number]int)
 	// Purge until both sides have done their share, however the
 	// scheduler runs them.
-	for i := 0; i < cfg.iterations || writes.Load() < int64(cfg.iterations); i++ {
+	for i := 0; i < cfg.iterations || writes.Load() < int64(cfg.iterations) && i < 20*cfg.iterations; i++ {
 		res, err := svc.Purge(t.Context(), removal.PurgeRequest{OlderThan: retention, Limit: 7, Confirm: true})
 		if err != nil {
 			t.Fatalf("Purge: %v", err)

@@ -430,7 +430,7 @@ func testReconcileConcurrent(t *testing.T, st store.Store, cfg config) {
 	var rounds []round
 	// Reconcile until both sides have done their share, however the
 	// scheduler runs them.
-	for i := 0; i < cfg.iterations/2 || writes.Load() < int64(cfg.iterations); i++ {
+	for i := 0; i < cfg.iterations/2 || writes.Load() < int64(cfg.iterations) && i < 20*cfg.iterations; i++ {
 		batches.mu.Lock()
 		before := len(batches.moves)
 		batches.mu.Unlock()

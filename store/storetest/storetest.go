@@ -86,18 +86,19 @@
 //   - The model test uses one store from newStore and empties it at the
 //     start of every sequence by deleting its 540-number universe and
 //     pruning every event, so that SQL backends do not create a database
-//     per sequence. After each step it reads back every number the step
-//     touched with one GetMany, the four counts of every tenant and of all
-//     with CountByStatus, and the history of the touched numbers (of 8 of
-//     them, drawn, when more were touched); PruneHistory's count, checked at
-//     every prune step and, for every event left, at the end of every
-//     sequence, catches an event missing or extra anywhere else. A
+//     per sequence. After each step that wrote, it reads back every number
+//     the step touched with one GetMany, the four counts of every tenant
+//     and of all with CountByStatus, and the history of the touched numbers
+//     (of 6 of them, drawn, when more were touched); PruneHistory's count,
+//     checked at every prune step and, for every event left, at the end of
+//     every sequence, catches an event missing or extra anywhere else. A
 //     "verifyAll" step, drawn at random, and the end of every sequence read
-//     back the whole universe. Large batches are derived from one drawn seed
-//     (cheap to generate); small ones are drawn element by element so that
-//     rapid shrinks them well. The model never calls Put, whose events carry
-//     a time the suite cannot know; imports carry drawn times, some shared
-//     with batch actions, so the tie rule of the history's order is met.
+//     back the whole universe. Large batches are derived from one drawn
+//     seed (cheap to generate); small ones are drawn element by element so
+//     that rapid shrinks them well. The model never calls Put, whose events
+//     carry a time the suite cannot know; imports carry drawn times, some
+//     shared with batch actions, so the tie rule of the history's order is
+//     met.
 //   - Mid-batch cancellation needs no timing: the context answers "not
 //     done" to its first k calls of Err or Done, whoever makes them
 //     (Service, store, database driver), and "cancelled" after. With e the
