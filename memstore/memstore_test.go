@@ -64,6 +64,17 @@ func TestCancelledContext(t *testing.T) {
 			_, err := st.CountByStatus(ctx, "", []removal.NumberStatus{removal.MarkedForRemoval})
 			return err
 		}},
+		{"Import", func(st *memstore.Store) error {
+			_, err := st.Import(ctx, []store.Number{{TelephoneNumber: "+14255551212", MSTenantID: tenant, Status: removal.Active}}, store.ImportOptions{Mode: store.Replace})
+			return err
+		}},
+		{"GetMany", func(st *memstore.Store) error { _, err := st.GetMany(ctx, []e164.Number{"+14255551212"}); return err }},
+		{"ListNumbers", func(st *memstore.Store) error { _, err := st.ListNumbers(ctx, removal.NumberQuery{Limit: 1}); return err }},
+		{"History", func(st *memstore.Store) error { _, _, err := st.History(ctx, "+14255551212", 0, 1); return err }},
+		{"PruneHistory", func(st *memstore.Store) error {
+			_, err := st.PruneHistory(ctx, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC))
+			return err
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newFilled(t)
@@ -73,6 +84,9 @@ func TestCancelledContext(t *testing.T) {
 			got, err := st.Get(t.Context(), "+14255551212")
 			if err != nil || got.Status != removal.MarkedForRemoval || got.MSTenantID != tenant || !got.OperatorConnect {
 				t.Errorf("after the cancelled call: %+v, %v; want the record unchanged", got, err)
+			}
+			if _, total, err := st.History(t.Context(), "+14255551212", 0, 10); err != nil || total != 1 {
+				t.Errorf("after the cancelled call: %d events, %v; want the import's alone", total, err)
 			}
 		})
 	}
