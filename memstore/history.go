@@ -45,26 +45,28 @@ const (
 // eventLog is the blocks of events.
 type eventLog struct {
 	blocks [][]event
+	cur    []event // the last block
 	n      int
 }
 
 func (l *eventLog) at(i int32) *event { return &l.blocks[i>>logShift][i&(logBlock-1)] }
 
 func (l *eventLog) append(e event) int32 {
-	if l.n&(logBlock-1) == 0 {
-		l.blocks = append(l.blocks, make([]event, logBlock))
+	o := l.n & (logBlock - 1)
+	if o == 0 {
+		l.cur = make([]event, logBlock)
+		l.blocks = append(l.blocks, l.cur)
 	}
-	i := int32(l.n)
-	*l.at(i) = e
+	l.cur[o] = e
 	l.n++
-	return i
+	return int32(l.n - 1)
 }
 
 // chain is one number's events in the log: the newest and how many. A
 // stored number's chain is in its record; a deleted number's, in
-// Store.gone.
+// Store.goneChains.
 type chain struct {
-	id   int32 // index in Store.chainNumbers and Store.chainAt
+	id   int32 // index in Store.chainKeys and Store.chainAt
 	head int32 // newest written, or -1
 	n    int32
 }
@@ -81,35 +83,56 @@ func actionCode(a removal.EventAction) uint8 {
 	return uint8(i)
 }
 
-// attach gives a record being stored its number's chain: the one it had
+// attach gives record id, being stored, its number's chain: the one it had
 // before it was deleted, or a new one. Called with mu held.
-func (s *Store) attach(r *record) {
-	if h := s.gone[r.number]; h != nil {
-		r.hist = *h
-		delete(s.gone, r.number)
+func (s *Store) attach(id int32, r *record) {
+	if g, ok := s.gone[r.dkey]; ok {
+		r.hist = s.goneChains[g]
+		delete(s.gone, r.dkey)
+		s.goneChains[g] = chain{id: -1}
+		s.goneFree = append(s.goneFree, g)
 	} else {
-		r.hist = chain{id: int32(len(s.chainNumbers)), head: -1}
-		s.chainNumbers = append(s.chainNumbers, r.number)
-		s.chainAt = append(s.chainAt, nil)
+		r.hist = chain{id: int32(len(s.chainKeys)), head: -1}
+		s.chainKeys = append(s.chainKeys, r.dkey)
+		s.chainAt = append(s.chainAt, 0)
 	}
-	s.chainAt[r.hist.id] = &r.hist
+	s.chainAt[r.hist.id] = id
 }
 
 // detach keeps the chain of a record being deleted. Called with mu held.
 func (s *Store) detach(r *record) {
-	h := new(chain)
-	*h = r.hist
-	s.gone[r.number] = h
-	s.chainAt[h.id] = h
+	var g int32
+	if n := len(s.goneFree); n > 0 {
+		g, s.goneFree = s.goneFree[n-1], s.goneFree[:n-1]
+		s.goneChains[g] = r.hist
+	} else {
+		g = int32(len(s.goneChains))
+		s.goneChains = append(s.goneChains, r.hist)
+	}
+	s.gone[r.dkey] = g
+	s.chainAt[r.hist.id] = -g - 1
 }
 
-// chainOf returns the chain of n, or nil when it has none. Called with mu
-// held.
-func (s *Store) chainOf(n e164.Number) *chain {
-	if r := s.numbers[n]; r != nil {
-		return &r.hist
+// chainByID returns the chain of id, in its record or among the gone. The
+// pointer is valid until a chain is detached. Called with mu held.
+func (s *Store) chainByID(id int32) *chain {
+	if at := s.chainAt[id]; at >= 0 {
+		return &s.recs.at(at).hist
+	} else {
+		return &s.goneChains[-at-1]
 	}
-	return s.gone[n]
+}
+
+// chainOf returns the chain of the number whose e164 key is k, or nil when
+// it has none. Called with mu held.
+func (s *Store) chainOf(k uint64) *chain {
+	if id, ok := s.numbers.get(k); ok {
+		return &s.recs.at(id).hist
+	}
+	if g, ok := s.gone[k]; ok {
+		return &s.goneChains[g]
+	}
+	return nil
 }
 
 // tenantIndex returns the index of a tenant ID in s.tenantIDs, adding it.
@@ -154,13 +177,18 @@ func (s *Store) record(h *chain, st stamp, from, to int8) {
 	if s.noHistory {
 		return
 	}
-	h.head = s.log.append(event{prev: h.head, chain: h.id, stamp: s.stampOf(st), from: from, to: to})
+	s.recordStamped(h, s.stampOf(st), from, to)
+}
+
+// recordStamped is record with the stamp's index. Called with mu held.
+func (s *Store) recordStamped(h *chain, st int32, from, to int8) {
+	h.head = s.log.append(event{prev: h.head, chain: h.id, stamp: st, from: from, to: to})
 	h.n++
 }
 
 // history returns the window of h's events that History asks for. Called
 // with mu held.
-func (s *Store) history(h *chain, offset, limit int) []removal.Event {
+func (s *Store) history(h *chain, n e164.Number, offset, limit int) []removal.Event {
 	if offset >= int(h.n) || limit <= 0 {
 		return nil
 	}
@@ -196,7 +224,7 @@ func (s *Store) history(h *chain, offset, limit int) []removal.Event {
 		e := s.log.at(i)
 		st := s.stamps[e.stamp]
 		a := s.audits[st.audit]
-		out[j] = removal.Event{TelephoneNumber: s.chainNumbers[h.id], MSTenantID: s.tenantIDs[st.tenant], Action: actionNames[st.action],
+		out[j] = removal.Event{TelephoneNumber: n, MSTenantID: s.tenantIDs[st.tenant], Action: actionNames[st.action],
 			FromStatus: statusOf(e.from), ToStatus: statusOf(e.to), At: time.UnixMicro(st.at).UTC(), TraceID: a.TraceID, Actor: a.Actor}
 	}
 	return out
@@ -216,7 +244,7 @@ func statusOf(s int8) *removal.NumberStatus {
 func (s *Store) prune(cut int64) int {
 	old := func(e *event) bool { return s.stamps[e.stamp].at < cut }
 	pruned := 0
-	left := make([]int, len(s.chainAt)) // events left per chain
+	left := make([]int, len(s.chainAt)) // events left per chain id
 	for i := range int32(s.log.n) {
 		if e := s.log.at(i); old(e) {
 			pruned++
@@ -228,21 +256,30 @@ func (s *Store) prune(cut int64) int {
 		return 0
 	}
 	// The chains that stay, renumbered: those with an event left, and
-	// those of stored numbers.
+	// those of stored numbers; the gone ones compacted.
 	newID := make([]int32, len(s.chainAt))
-	var chainAt []*chain
-	var chainNumbers []e164.Number
-	for i, h := range s.chainAt {
-		n := s.chainNumbers[i]
-		if left[i] == 0 && s.numbers[n] == nil {
-			delete(s.gone, n)
+	var chainAt []int32
+	var chainKeys []uint64
+	var gone []chain
+	for i, k := range s.chainKeys {
+		at := s.chainAt[i]
+		if left[i] == 0 && at < 0 {
+			delete(s.gone, k)
 			newID[i] = -1
 			continue
 		}
 		newID[i] = int32(len(chainAt))
-		h.id, h.head, h.n = newID[i], -1, 0
-		chainAt = append(chainAt, h)
-		chainNumbers = append(chainNumbers, n)
+		if at < 0 {
+			gone = append(gone, chain{})
+			s.gone[k] = int32(len(gone) - 1)
+			at = -int32(len(gone))
+		}
+		chainAt = append(chainAt, at)
+		chainKeys = append(chainKeys, k)
+	}
+	s.chainAt, s.chainKeys, s.goneChains, s.goneFree = chainAt, chainKeys, gone, nil
+	for id := range int32(len(chainAt)) {
+		*s.chainByID(id) = chain{id: id, head: -1}
 	}
 	var log eventLog
 	var stamps []stamp
@@ -268,12 +305,12 @@ func (s *Store) prune(cut int64) int {
 			stamps = append(stamps, v)
 			stampIDs[e.stamp] = st
 		}
-		h := chainAt[newID[e.chain]]
+		h := s.chainByID(newID[e.chain])
 		e.stamp, e.chain, e.prev = st, h.id, h.head
 		h.head = log.append(e)
 		h.n++
 	}
-	s.log, s.stamps, s.audits, s.chainAt, s.chainNumbers = log, stamps, audits, chainAt, chainNumbers
+	s.log, s.stamps, s.audits = log, stamps, audits
 	return pruned
 }
 

@@ -41,20 +41,24 @@ const (
 // category's bitmap shares one cache line: a status change touches one.
 type chunk struct {
 	i    int    // position in the index's chunks
+	id   int32  // index in the index's byID, which records name it by
 	ver  uint32 // changes when records move to other slots
 	bits [chunkWords][categories]uint64
-	keys []uint64  // ascending
-	recs []*record // recs[i] has keys[i]
+	keys []uint64 // ascending
+	recs []int32  // recs[i], a record id, has keys[i]
 }
 
 // index is an ordered set of records: sorted chunks, found by binary search
 // on their first keys, with the count of each category per chunk kept in
 // one array so that offset paging and sparse filters skip whole chunks
-// without reading them. A record knows its chunk in each index it is in
+// without reading them. A record names its chunk in each index it is in
 // (record.ch[id]); a status change flips two bits and two counters.
 type index struct {
-	id     int // which record.ch slot holds a record's chunk in this index
+	id     int   // which record.ch slot holds a record's chunk in this index
+	recs   *slab // the store's records
 	chunks []*chunk
+	byID   []*chunk             // by chunk id; nil for a free id
+	free   []int32              // chunk ids free for reuse
 	firsts []uint64             // firsts[i] == chunks[i].keys[0]
 	counts [][categories]uint32 // counts[i][c]: records of category c in chunks[i]
 	total  [categories]int
@@ -89,10 +93,22 @@ func (c *chunk) search(k uint64) int {
 	return lo
 }
 
-// insert adds r, whose key is not in x, in category cat.
-func (x *index) insert(r *record, cat category) {
+func (x *index) newChunk() *chunk {
+	c := &chunk{keys: make([]uint64, 0, maxChunk), recs: make([]int32, 0, maxChunk)}
+	if n := len(x.free); n > 0 {
+		c.id, x.free = x.free[n-1], x.free[:n-1]
+		x.byID[c.id] = c
+	} else {
+		c.id = int32(len(x.byID))
+		x.byID = append(x.byID, c)
+	}
+	return c
+}
+
+// insert adds record id, whose key is not in x, in category cat.
+func (x *index) insert(id int32, r *record, cat category) {
 	if len(x.chunks) == 0 {
-		x.addChunk(0, &chunk{keys: make([]uint64, 0, maxChunk), recs: make([]*record, 0, maxChunk)})
+		x.addChunk(0, x.newChunk())
 	}
 	i := x.chunkFor(r.key)
 	c := x.chunks[i]
@@ -102,7 +118,7 @@ func (x *index) insert(r *record, cat category) {
 		// Full: split first. Appending at the very end (a sorted load)
 		// starts a new chunk and leaves this one full.
 		if atEnd {
-			x.addChunk(i+1, &chunk{keys: make([]uint64, 0, maxChunk), recs: make([]*record, 0, maxChunk)})
+			x.addChunk(i+1, x.newChunk())
 			i, c, p = i+1, x.chunks[i+1], 0
 		} else {
 			x.split(i)
@@ -116,9 +132,9 @@ func (x *index) insert(r *record, cat category) {
 	c.keys = append(c.keys, 0)
 	copy(c.keys[p+1:], c.keys[p:])
 	c.keys[p] = r.key
-	c.recs = append(c.recs, nil)
+	c.recs = append(c.recs, 0)
 	copy(c.recs[p+1:], c.recs[p:])
-	c.recs[p] = r
+	c.recs[p] = id
 	n := len(c.keys)
 	for b := range category(categories) {
 		if x.counts[i][b] > 0 {
@@ -130,13 +146,13 @@ func (x *index) insert(r *record, cat category) {
 	x.counts[i][cat]++
 	x.total[cat]++
 	x.firsts[i] = c.keys[0]
-	r.ch[x.id], r.slot[x.id], r.ver[x.id] = c, uint16(p), c.ver
+	r.ch[x.id], r.slot[x.id], r.ver[x.id] = c.id, uint16(p), c.ver
 }
 
 // locate returns r's chunk and slot in x. The slot r remembers is right
 // while its chunk's version is the one it remembers with it.
 func (x *index) locate(r *record) (*chunk, int) {
-	c := r.ch[x.id]
+	c := x.byID[r.ch[x.id]]
 	if r.ver[x.id] != c.ver {
 		r.slot[x.id], r.ver[x.id] = uint16(c.search(r.key)), c.ver
 	}
@@ -162,9 +178,7 @@ func (x *index) remove(r *record) {
 	copy(c.keys[p:], c.keys[p+1:])
 	c.keys = c.keys[:n-1]
 	copy(c.recs[p:], c.recs[p+1:])
-	c.recs[n-1] = nil
 	c.recs = c.recs[:n-1]
-	r.ch[x.id] = nil
 	switch {
 	case len(c.keys) == 0:
 		x.dropChunk(i)
@@ -204,6 +218,9 @@ func (x *index) addChunk(i int, c *chunk) {
 }
 
 func (x *index) dropChunk(i int) {
+	c := x.chunks[i]
+	x.byID[c.id] = nil
+	x.free = append(x.free, c.id)
 	x.chunks = removeAt(x.chunks, i)
 	x.firsts = removeAt(x.firsts, i)
 	x.counts = removeAt(x.counts, i)
@@ -220,10 +237,9 @@ func (x *index) renumber(from int) {
 func (x *index) split(i int) {
 	c := x.chunks[i]
 	h := len(c.keys) / 2
-	d := &chunk{keys: make([]uint64, len(c.keys)-h, maxChunk), recs: make([]*record, len(c.keys)-h, maxChunk)}
-	copy(d.keys, c.keys[h:])
-	copy(d.recs, c.recs[h:])
-	clear(c.recs[h:])
+	d := x.newChunk()
+	d.keys = append(d.keys, c.keys[h:]...)
+	d.recs = append(d.recs, c.recs[h:]...)
 	c.keys, c.recs = c.keys[:h], c.recs[:h]
 	x.addChunk(i+1, d)
 	x.rebuild(i)
@@ -246,11 +262,12 @@ func (x *index) rebuild(i int) {
 	c.bits = [chunkWords][categories]uint64{}
 	c.ver++
 	x.counts[i] = [categories]uint32{}
-	for p, r := range c.recs {
+	for p, id := range c.recs {
+		r := x.recs.at(id)
 		cat := r.category()
 		c.bits[p/64][cat] |= 1 << (p % 64)
 		x.counts[i][cat]++
-		r.ch[x.id], r.slot[x.id], r.ver[x.id] = c, uint16(p), c.ver
+		r.ch[x.id], r.slot[x.id], r.ver[x.id] = c.id, uint16(p), c.ver
 	}
 	x.firsts[i] = c.keys[0]
 }
@@ -358,9 +375,9 @@ func (x *index) skip(at cursor, offset int, cats []category) (cursor, int) {
 	return at, offset
 }
 
-// scan calls yield with the records of cats from at on, in order, until it
-// returns false.
-func (x *index) scan(at cursor, cats []category, yield func(*record) bool) {
+// scan calls yield with the ids of the records of cats from at on, in
+// order, until it returns false.
+func (x *index) scan(at cursor, cats []category, yield func(int32) bool) {
 	for i := at.i; i < len(x.chunks); i++ {
 		if x.countIn(i, 0, cats) == 0 {
 			continue

@@ -16,17 +16,18 @@ import (
 )
 
 // checkIndexes verifies the structure of every index against the records:
-// keys strictly ascending across chunks, first keys, chunk positions,
-// records pointing at their chunks, bitmaps and counts equal to the
-// records' categories, totals, and every record in its indexes once.
+// keys strictly ascending across chunks, first keys, chunk positions and
+// ids, records naming their chunks, bitmaps and counts equal to the
+// records' categories, totals, every record in its indexes once, and the
+// history chains of stored numbers in their records.
 func (s *Store) checkIndexes() error {
-	check := func(name string, x *index, want map[*record]bool) error {
+	check := func(name string, x *index, want map[int32]bool) error {
 		var last uint64
 		seen := 0
 		var total [categories]int
 		for i, c := range x.chunks {
-			if c.i != i {
-				return fmt.Errorf("%s: chunk %d thinks it is %d", name, i, c.i)
+			if c.i != i || x.byID[c.id] != c {
+				return fmt.Errorf("%s: chunk %d thinks it is %d, id %d", name, i, c.i, c.id)
 			}
 			if len(c.keys) == 0 || len(c.keys) > maxChunk || len(c.keys) != len(c.recs) {
 				return fmt.Errorf("%s: chunk %d holds %d keys and %d records", name, i, len(c.keys), len(c.recs))
@@ -36,19 +37,23 @@ func (s *Store) checkIndexes() error {
 			}
 			var cnt [categories]uint32
 			for p, k := range c.keys {
-				r := c.recs[p]
+				id := c.recs[p]
+				r := s.recs.at(id)
 				if (i > 0 || p > 0) && k <= last {
 					return fmt.Errorf("%s: key %d after %d", name, k, last)
 				}
 				last = k
-				if r.key != k || r.ch[x.id] != c || !want[r] {
-					return fmt.Errorf("%s: slot %d/%d holds %s (key %d, chunk ok %t, belongs %t)", name, i, p, r.number, k, r.ch[x.id] == c, want[r])
+				if r.key != k || r.ch[x.id] != c.id || !want[id] {
+					return fmt.Errorf("%s: slot %d/%d holds %s (key %d, chunk ok %t, belongs %t)", name, i, p, r.telephoneNumber(), k, r.ch[x.id] == c.id, want[id])
+				}
+				if r.ver[x.id] == c.ver && int(r.slot[x.id]) != p {
+					return fmt.Errorf("%s: %s remembers slot %d at version %d; it is at %d", name, r.telephoneNumber(), r.slot[x.id], c.ver, p)
 				}
 				cat := r.category()
 				for b := range category(categories) {
 					set := c.bits[p/64][b]&(1<<(p%64)) != 0
 					if set != (b == cat) {
-						return fmt.Errorf("%s: %s is of category %d, bit of %d is %t", name, r.number, cat, b, set)
+						return fmt.Errorf("%s: %s is of category %d, bit of %d is %t", name, r.telephoneNumber(), cat, b, set)
 					}
 				}
 				cnt[cat]++
@@ -71,31 +76,66 @@ func (s *Store) checkIndexes() error {
 		}
 		return nil
 	}
-	everyone := make(map[*record]bool)
-	byTenant := make(map[string]map[*record]bool)
-	for _, r := range s.numbers {
-		everyone[r] = true
-		if byTenant[r.scope.id] == nil {
-			byTenant[r.scope.id] = make(map[*record]bool)
+	everyone := make(map[int32]bool)
+	byTenant := make(map[int32]map[int32]bool)
+	var bad error
+	s.numbers.each(func(k uint64, id int32) {
+		r := s.recs.at(id)
+		if got, ok := s.numbers.get(k); !ok || got != id {
+			bad = fmt.Errorf("the table does not find %d", k)
 		}
-		byTenant[r.scope.id][r] = true
-		if r.scope != s.tenants[r.scope.id] {
-			return fmt.Errorf("%s: scope is not its tenant's", r.number)
+		if r.dkey != k || orderKey(r.telephoneNumber()) != r.key {
+			bad = fmt.Errorf("record %d: keys %d, %d under %d", id, r.dkey, r.key, k)
 		}
+		if s.chainAt[r.hist.id] != id || s.chainKeys[r.hist.id] != k {
+			bad = fmt.Errorf("%s: its chain %d is not named as its", r.telephoneNumber(), r.hist.id)
+		}
+		everyone[id] = true
+		if byTenant[r.tenant] == nil {
+			byTenant[r.tenant] = make(map[int32]bool)
+		}
+		byTenant[r.tenant][id] = true
+	})
+	if bad != nil {
+		return bad
+	}
+	if len(everyone) != s.numbers.n {
+		return fmt.Errorf("the table holds %d numbers, %d distinct ids", s.numbers.n, len(everyone))
 	}
 	if err := check("all", &s.all.idx, everyone); err != nil {
 		return err
 	}
-	if len(byTenant) != len(s.tenants) {
-		return fmt.Errorf("%d tenants with numbers, %d scopes", len(byTenant), len(s.tenants))
-	}
-	for id, sc := range s.tenants {
-		if sc.n != len(byTenant[id]) {
-			return fmt.Errorf("tenant %s: n = %d, %d numbers", id, sc.n, len(byTenant[id]))
+	for t, sc := range s.scopes {
+		if sc == nil {
+			continue
 		}
-		if err := check("tenant "+id, &sc.idx, byTenant[id]); err != nil {
+		if err := check("tenant "+sc.id, &sc.idx, byTenant[int32(t)]); err != nil {
 			return err
 		}
+	}
+	for k, g := range s.gone {
+		if _, stored := s.numbers.get(k); stored || s.chainAt[s.goneChains[g].id] != -g-1 {
+			return fmt.Errorf("gone chain %d of %d is stored, or not named as its", g, k)
+		}
+	}
+	// Every chain links exactly its events, newest written first.
+	events := 0
+	for id := range int32(len(s.chainAt)) {
+		h := s.chainByID(id)
+		n := int32(0)
+		for i := h.head; i >= 0; i = s.log.at(i).prev {
+			if e := s.log.at(i); e.chain != id || (e.prev >= i) {
+				return fmt.Errorf("chain %d links event %d of chain %d (prev %d)", id, i, e.chain, e.prev)
+			}
+			n++
+		}
+		if h.id != id || n != h.n {
+			return fmt.Errorf("chain %d (id %d) counts %d events, links %d", id, h.id, h.n, n)
+		}
+		events += int(n)
+	}
+	if events != s.log.n {
+		return fmt.Errorf("the chains link %d events, the log holds %d", events, s.log.n)
 	}
 	return nil
 }
@@ -176,7 +216,7 @@ func TestIndexAgainstScan(t *testing.T) {
 		rounds = 60
 	}
 	for round := range rounds {
-		switch op := r.IntN(10); {
+		switch op := r.IntN(11); {
 		case op < 4:
 			var recs []store.Number
 			for _, i := range r.Perm(universe)[:1+r.IntN(1500)] {
@@ -199,17 +239,23 @@ func TestIndexAgainstScan(t *testing.T) {
 			if _, err := st.Apply(ctx, ns, removal.Change{From: a.From(), To: a.To(), At: at, Event: a.Event()}); err != nil {
 				t.Fatal(err)
 			}
+		case op == 7:
+			if _, err := st.PruneHistory(ctx, at.Add(time.Duration(r.IntN(3))*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			at = at.Add(time.Second)
 		default:
 			// Make most stored numbers ReadyForRemoval, then delete many,
 			// so that chunks empty and merge.
 			var ready []store.Number
-			for _, rec := range st.numbers {
+			st.numbers.each(func(_ uint64, id int32) {
 				if r.IntN(5) != 0 {
-					n := rec.Number()
+					rec := st.recs.at(id)
+					n := st.number(rec.telephoneNumber(), rec)
 					n.Status = removal.ReadyForRemoval
 					ready = append(ready, n)
 				}
-			}
+			})
 			if _, err := st.Import(ctx, ready, store.ImportOptions{Mode: store.Replace, At: at}); err != nil {
 				t.Fatal(err)
 			}
@@ -245,11 +291,12 @@ func TestIndexAgainstScan(t *testing.T) {
 				t.Fatal(err)
 			}
 			var want []store.Number
-			for _, rec := range st.numbers {
-				if q.Matches(rec.Number()) {
-					want = append(want, rec.Number())
+			st.numbers.each(func(_ uint64, id int32) {
+				rec := st.recs.at(id)
+				if n := st.number(rec.telephoneNumber(), rec); q.Matches(n) {
+					want = append(want, n)
 				}
-			}
+			})
 			slices.SortFunc(want, func(a, b store.Number) int {
 				return strings.Compare(string(a.TelephoneNumber), string(b.TelephoneNumber))
 			})
@@ -275,10 +322,45 @@ func numbersOf(ns []store.Number) []e164.Number {
 }
 
 func TestRecordLayout(t *testing.T) {
-	if s := unsafe.Sizeof(record{}); s != 128 {
-		t.Errorf("a record takes %d bytes; its size class must keep the fields Apply uses in one cache line", s)
+	if s := unsafe.Sizeof(record{}); s != 64 {
+		t.Errorf("a record takes %d bytes, not one cache line", s)
 	}
-	if o := unsafe.Offsetof(record{}.number); o < 64 {
-		t.Errorf("the number is at offset %d, in the first cache line", o)
+}
+
+func TestTable(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var tb table
+	ref := make(map[uint64]int32)
+	for step := range 200000 {
+		// Few distinct keys, many collisions of homes: keys of a small
+		// range and their multiples.
+		k := uint64(1 + r.IntN(3000))
+		if r.IntN(2) == 0 {
+			k *= 1 << 40
+		}
+		if id, ok := ref[k]; ok {
+			if r.IntN(2) == 0 {
+				tb.del(k)
+				delete(ref, k)
+			} else if got, ok := tb.get(k); !ok || got != id {
+				t.Fatalf("step %d: get(%d) = %d, %t; want %d", step, k, got, ok, id)
+			}
+		} else {
+			if _, ok := tb.get(k); ok {
+				t.Fatalf("step %d: get(%d) found a key never put or deleted", step, k)
+			}
+			tb.put(k, int32(step))
+			ref[k] = int32(step)
+		}
+		if step%20000 == 0 || step == 199999 {
+			if tb.n != len(ref) {
+				t.Fatalf("step %d: %d entries, want %d", step, tb.n, len(ref))
+			}
+			for k, id := range ref {
+				if got, ok := tb.get(k); !ok || got != id {
+					t.Fatalf("step %d: get(%d) = %d, %t; want %d", step, k, got, ok, id)
+				}
+			}
+		}
 	}
 }

@@ -12,8 +12,12 @@
 // removal.ChunkSize numbers, so a long batch lets readers and other writers
 // in between chunks while each number is still changed atomically.
 //
-//   - Records: one per telephone number (a copy of the record given to Put
-//     or Import, normalized), in a map.
+//   - Records: one per telephone number, 64 bytes without a pointer, in
+//     blocks that never move, found by the number's digits in an
+//     open-addressing table. Nothing the inventory holds is a pointer the
+//     garbage collector must follow, so a large store does not make every
+//     collection of its host slower; a number's text is rebuilt from its
+//     digits when it is listed.
 //   - Counters: the Operator Connect numbers per tenant and status, and for
 //     all tenants, so that CountByStatus (and so Summary and a listing's
 //     totalRecords) costs O(1) whatever the inventory's size.
@@ -26,10 +30,12 @@
 //     skips whole chunks by their counts; a filter on statuses skips chunks
 //     that hold none. A status change flips two bits and two counters per
 //     index; inserting and deleting numbers moves at most one chunk.
-//   - History: one append-only log of compact events, each linked to its
-//     number's previous one, so a batch's events cost an append each. A
-//     number's history is read by following its links and sorting them by
-//     time (newest first, the later written first among equal times).
+//   - History: one append-only log of 16-byte events without pointers, each
+//     linked to its number's previous one, so a batch's events cost an
+//     append each; the time, action, tenant and audit of a call's events
+//     are one shared stamp. A number's history is read by following its
+//     links and sorting them by time (newest first, the later written
+//     first among equal times).
 //
 // Decisions where the store contract is silent:
 //   - Every method returns ctx.Err() when the context is already done, and
@@ -43,6 +49,11 @@
 //     memory there is no transaction to keep small.
 //   - An event of a replace import that moves a number to another tenant
 //     names the new tenant.
+//   - A StatusChangedAt must lie within about 290,000 years of 1970 (the
+//     microseconds must fit an int64; PostgreSQL keeps less); Import and
+//     Put refuse others with store.ErrInvalidNumber.
+//   - A tenant, once named, keeps its (empty) counters and indexes after
+//     its last number goes: tenants are few.
 package memstore
 
 import (
@@ -51,6 +62,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -66,27 +78,19 @@ var _ store.Store = (*Store)(nil)
 type counts [4]int
 
 // record is a stored number with its place in the indexes and its history.
-// What a status change reads and writes is in its first 64 bytes, and a
-// record takes 128, so that a change touches one cache line of it.
+// It holds no pointer, so that the garbage collector never scans the
+// inventory, and takes one cache line.
 type record struct {
-	ch      [2]*chunk // its chunk in the index of all numbers and in its tenant's
-	scope   *scope    // its tenant: MSTenantID is scope.id
+	ch      [2]int32  // its chunk's id in the index of all numbers and in its tenant's
+	tenant  int32     // index in Store.tenantIDs and Store.scopes
+	hist    chain     // its events
 	changed int64     // StatusChangedAt, in microseconds since the Unix epoch
 	ver     [2]uint32 // each chunk's version when slot was found
-	hist    chain
 	slot    [2]uint16 // its slot in each chunk (see index.locate)
 	status  int8
 	oc      bool
-	_       [6]byte
-	key     uint64 // orderKey(number)
-	number  e164.Number
-	_       [40]byte
-}
-
-// Number returns the record as the store contract has it.
-func (r *record) Number() store.Number {
-	return store.Number{TelephoneNumber: r.number, MSTenantID: r.scope.id, OperatorConnect: r.oc,
-		Status: removal.NumberStatus(r.status), StatusChangedAt: time.UnixMicro(r.changed).UTC()}
+	key     uint64 // orderKey of the number
+	dkey    uint64 // e164.Number.Key of the number: its digits
 }
 
 func (r *record) category() category {
@@ -95,6 +99,45 @@ func (r *record) category() category {
 		c |= 4
 	}
 	return c
+}
+
+// telephoneNumber returns the number of a record: E.164 has no leading
+// zero, so its digits are its key.
+func (r *record) telephoneNumber() e164.Number {
+	return e164.Number("+" + strconv.FormatUint(r.dkey, 10))
+}
+
+// slab holds the records in blocks that never move, so a *record stays
+// valid; ids of deleted records are reused.
+type slab struct {
+	blocks [][]record
+	free   []int32
+	n      int32
+}
+
+const (
+	slabShift = 12
+	slabBlock = 1 << slabShift
+)
+
+func (sl *slab) at(id int32) *record { return &sl.blocks[id>>slabShift][id&(slabBlock-1)] }
+
+func (sl *slab) alloc() int32 {
+	if n := len(sl.free); n > 0 {
+		id := sl.free[n-1]
+		sl.free = sl.free[:n-1]
+		return id
+	}
+	if sl.n&(slabBlock-1) == 0 {
+		sl.blocks = append(sl.blocks, make([]record, slabBlock))
+	}
+	sl.n++
+	return sl.n - 1
+}
+
+func (sl *slab) release(id int32) {
+	*sl.at(id) = record{}
+	sl.free = append(sl.free, id)
 }
 
 // Times a record can hold: those whose microseconds since the Unix epoch
@@ -107,18 +150,15 @@ var (
 // scope is what the store keeps per tenant, and for all numbers.
 type scope struct {
 	id     string
-	ti     int32  // index of id in Store.tenantIDs
 	counts counts // Operator Connect numbers only
 	idx    index  // every number, Operator Connect or not
-	n      int    // numbers in idx
 }
 
-func (sc *scope) add(r *record) {
+func (sc *scope) add(id int32, r *record) {
 	if r.oc {
 		sc.counts[r.status]++
 	}
-	sc.idx.insert(r, r.category())
-	sc.n++
+	sc.idx.insert(id, r, r.category())
 }
 
 func (sc *scope) drop(r *record) {
@@ -126,25 +166,28 @@ func (sc *scope) drop(r *record) {
 		sc.counts[r.status]--
 	}
 	sc.idx.remove(r)
-	sc.n--
 }
 
 // Store is the in-memory backend. The zero value is not usable; call New.
 type Store struct {
 	mu      sync.Mutex
-	numbers map[e164.Number]*record
+	recs    slab
+	numbers table // record ids by e164.Number.Key
 	all     scope
-	tenants map[string]*scope // entries without numbers are removed
+	scopes  []*scope // by tenant index
 
-	gone         map[e164.Number]*chain // the chains of numbers deleted
-	chainAt      []*chain               // every chain, by id
-	chainNumbers []e164.Number          // the number of each chain, by id
-	log          eventLog
-	stamps       []stamp
-	audits       []removal.Audit  // audits[0] is the zero Audit
-	tenantIDs    []string         // every tenant an event names
-	tenantIdx    map[string]int32 // index in tenantIDs
-	noHistory    bool             // benchmarks only: write no events
+	tenantIDs []string         // every tenant a record or an event names
+	tenantIdx map[string]int32 // index in tenantIDs
+
+	gone       map[uint64]int32 // the chain of a deleted number: index in goneChains
+	goneChains []chain
+	goneFree   []int32  // free indexes in goneChains
+	chainAt    []int32  // by chain id: a record id, or -1-i for goneChains[i]
+	chainKeys  []uint64 // by chain id: the number's e164.Number.Key
+	log        eventLog
+	stamps     []stamp
+	audits     []removal.Audit // audits[0] is the zero Audit
+	noHistory  bool            // benchmarks only: write no events
 }
 
 // Option configures a Store. There are none for callers yet; the type
@@ -158,27 +201,45 @@ func withoutHistory() Option { return func(s *Store) { s.noHistory = true } }
 // New returns an empty Store.
 func New(opts ...Option) *Store {
 	s := &Store{
-		numbers:   make(map[e164.Number]*record),
-		all:       scope{idx: index{id: 0}},
-		tenants:   make(map[string]*scope),
-		gone:      make(map[e164.Number]*chain),
-		audits:    []removal.Audit{{}},
 		tenantIdx: make(map[string]int32),
+		gone:      make(map[uint64]int32),
+		audits:    []removal.Audit{{}},
 	}
+	s.all.idx = index{id: 0, recs: &s.recs}
 	for _, o := range opts {
 		o(s)
 	}
 	return s
 }
 
-// tenant returns the scope of a tenant, creating it. Called with mu held.
-func (s *Store) tenant(id string) *scope {
-	sc := s.tenants[id]
-	if sc == nil {
-		sc = &scope{id: id, ti: s.tenantIndex(id), idx: index{id: 1}}
-		s.tenants[id] = sc
+// scopeOf returns the scope of tenant index t, creating it. Called with mu
+// held.
+func (s *Store) scopeOf(t int32) *scope {
+	for int(t) >= len(s.scopes) {
+		s.scopes = append(s.scopes, nil)
 	}
-	return sc
+	if s.scopes[t] == nil {
+		s.scopes[t] = &scope{id: s.tenantIDs[t], idx: index{id: 1, recs: &s.recs}}
+	}
+	return s.scopes[t]
+}
+
+// lookup returns the record of n and its id. Called with mu held.
+func (s *Store) lookup(n e164.Number) (int32, *record) {
+	if _, err := e164.Parse(string(n)); err != nil {
+		return -1, nil // never stored, and its key would be meaningless
+	}
+	id, ok := s.numbers.get(n.Key())
+	if !ok {
+		return -1, nil
+	}
+	return id, s.recs.at(id)
+}
+
+// number returns what the store contract has of a record.
+func (s *Store) number(n e164.Number, r *record) store.Number {
+	return store.Number{TelephoneNumber: n, MSTenantID: s.tenantIDs[r.tenant], OperatorConnect: r.oc,
+		Status: removal.NumberStatus(r.status), StatusChangedAt: time.UnixMicro(r.changed).UTC()}
 }
 
 // Put inserts or replaces numbers, all or nothing: Import with store.Replace.
@@ -215,7 +276,10 @@ func (s *Store) Import(ctx context.Context, numbers []store.Number, opts store.I
 	imp := actionCode(removal.EventImport)
 	for i := range norm {
 		n := norm[i]
-		if old := s.numbers[n.TelephoneNumber]; old != nil {
+		dkey := n.TelephoneNumber.Key()
+		tenant := s.tenantIndex(n.MSTenantID)
+		if id, ok := s.numbers.get(dkey); ok {
+			old := s.recs.at(id)
 			res.Updated++
 			from := removal.NumberStatus(old.status)
 			if opts.Mode == store.Merge {
@@ -224,54 +288,49 @@ func (s *Store) Import(ctx context.Context, numbers []store.Number, opts store.I
 				}
 				n.Status, n.StatusChangedAt = from, time.UnixMicro(old.changed)
 			}
-			s.update(old, n)
+			s.update(id, old, tenant, n)
 			if n.Status != from {
-				s.record(&old.hist, stamp{at: at, tenant: old.scope.ti, audit: audit, action: imp}, int8(from), int8(n.Status))
+				s.record(&old.hist, stamp{at: at, tenant: tenant, audit: audit, action: imp}, int8(from), int8(n.Status))
 			}
 			continue
 		}
 		res.Inserted++
-		// One allocation per record, so that a stored record does not keep
-		// the whole batch it came in alive.
-		r := &record{number: n.TelephoneNumber, key: orderKey(n.TelephoneNumber),
+		id := s.recs.alloc()
+		r := s.recs.at(id)
+		*r = record{key: orderKey(n.TelephoneNumber), dkey: dkey, tenant: tenant,
 			oc: n.OperatorConnect, status: int8(n.Status), changed: n.StatusChangedAt.UnixMicro()}
-		s.attach(r)
-		s.numbers[n.TelephoneNumber] = r
-		r.scope = s.tenant(n.MSTenantID)
-		s.all.add(r)
-		r.scope.add(r)
-		s.record(&r.hist, stamp{at: at, tenant: r.scope.ti, audit: audit, action: imp}, noStatus, int8(n.Status))
+		s.numbers.put(dkey, id)
+		s.attach(id, r)
+		s.all.add(id, r)
+		s.scopeOf(tenant).add(id, r)
+		s.record(&r.hist, stamp{at: at, tenant: tenant, audit: audit, action: imp}, noStatus, int8(n.Status))
 	}
 	return res, nil
 }
 
-// update rewrites a stored record in place (records never leave the store
-// by reference, and a reload of the inventory allocates nothing), moving it
-// between tenants and categories. Called with mu held.
-func (s *Store) update(r *record, n store.Number) {
+// update rewrites record id in place, moving it between tenants and
+// categories. Called with mu held.
+func (s *Store) update(id int32, r *record, tenant int32, n store.Number) {
 	oldCat := r.category()
 	if r.oc {
 		s.all.counts[r.status]--
 	}
 	set := func() { r.oc, r.status, r.changed = n.OperatorConnect, int8(n.Status), n.StatusChangedAt.UnixMicro() }
-	if n.MSTenantID != r.scope.id {
-		old := r.scope
-		old.drop(r)
-		if old.n == 0 {
-			delete(s.tenants, old.id)
-		}
+	if tenant != r.tenant {
+		s.scopes[r.tenant].drop(r)
 		set()
-		r.scope = s.tenant(n.MSTenantID)
-		r.scope.add(r)
+		r.tenant = tenant
+		s.scopeOf(tenant).add(id, r)
 	} else {
+		sc := s.scopes[r.tenant]
 		if r.oc {
-			r.scope.counts[r.status]--
+			sc.counts[r.status]--
 		}
 		set()
 		if r.oc {
-			r.scope.counts[r.status]++
+			sc.counts[r.status]++
 		}
-		r.scope.idx.move(r, oldCat, r.category())
+		sc.idx.move(r, oldCat, r.category())
 	}
 	if r.oc {
 		s.all.counts[r.status]++
@@ -287,11 +346,11 @@ func (s *Store) Get(ctx context.Context, n e164.Number) (store.Number, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.numbers[n]
+	_, r := s.lookup(n)
 	if r == nil {
 		return store.Number{}, fmt.Errorf("memstore: get %s: %w", n, store.ErrNotFound)
 	}
-	return r.Number(), nil
+	return s.number(n, r), nil
 }
 
 // GetMany implements removal.Store.
@@ -299,19 +358,23 @@ func (s *Store) GetMany(ctx context.Context, numbers []e164.Number) ([]store.Num
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	type found struct {
+		key uint64
+		n   store.Number
+	}
+	var fs []found
 	s.mu.Lock()
-	found := make([]*record, 0, len(numbers))
 	for _, n := range numbers {
-		if r := s.numbers[n]; r != nil {
-			found = append(found, r)
+		if _, r := s.lookup(n); r != nil {
+			fs = append(fs, found{r.key, s.number(n, r)})
 		}
 	}
-	slices.SortFunc(found, func(a, b *record) int { return cmp.Compare(a.key, b.key) })
-	out := make([]store.Number, len(found))
-	for i, r := range found {
-		out[i] = r.Number()
-	}
 	s.mu.Unlock()
+	slices.SortFunc(fs, func(a, b found) int { return cmp.Compare(a.key, b.key) })
+	out := make([]store.Number, len(fs))
+	for i, f := range fs {
+		out[i] = f.n
+	}
 	return out, nil
 }
 
@@ -339,9 +402,11 @@ func (s *Store) ListNumbers(ctx context.Context, q removal.NumberQuery) ([]store
 	defer s.mu.Unlock()
 	sc := &s.all
 	if q.MSTenantID != "" {
-		if sc = s.tenants[q.MSTenantID]; sc == nil {
+		t, ok := s.tenantIdx[q.MSTenantID]
+		if !ok || int(t) >= len(s.scopes) || s.scopes[t] == nil {
 			return nil, nil
 		}
+		sc = s.scopes[t]
 	}
 	x := &sc.idx
 	at := cursor{}
@@ -357,19 +422,32 @@ func (s *Store) ListNumbers(ctx context.Context, q removal.NumberQuery) ([]store
 	for _, c := range cats {
 		matches += x.total[c]
 	}
-	out := make([]store.Number, 0, min(q.Limit, matches))
+	ids := make([]int32, 0, min(q.Limit, matches))
 	byMicros := microsAtOrBefore(q.ChangedAtOrBefore)
-	x.scan(at, cats, func(r *record) bool {
-		if byTime && r.changed > byMicros {
+	x.scan(at, cats, func(id int32) bool {
+		if byTime && s.recs.at(id).changed > byMicros {
 			return true
 		}
 		if offset > 0 {
 			offset--
 			return true
 		}
-		out = append(out, r.Number())
-		return len(out) < q.Limit
+		ids = append(ids, id)
+		return len(ids) < q.Limit
 	})
+	// The page's telephone numbers share one string: one allocation.
+	text := make([]byte, 0, len(ids)*(1+e164.MaxDigits))
+	ends := make([]int, len(ids))
+	for i, id := range ids {
+		text = strconv.AppendUint(append(text, '+'), s.recs.at(id).dkey, 10)
+		ends[i] = len(text)
+	}
+	all, start := string(text), 0
+	out := make([]store.Number, len(ids))
+	for i, id := range ids {
+		out[i] = s.number(e164.Number(all[start:ends[i]]), s.recs.at(id))
+		start = ends[i]
+	}
 	return out, nil
 }
 
@@ -378,13 +456,16 @@ func (s *Store) History(ctx context.Context, n e164.Number, offset, limit int) (
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
+	if _, err := e164.Parse(string(n)); err != nil {
+		return nil, 0, nil // never stored
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h := s.chainOf(n)
+	h := s.chainOf(n.Key())
 	if h == nil {
 		return nil, 0, nil
 	}
-	return s.history(h, max(offset, 0), limit), int(h.n), nil
+	return s.history(h, n, max(offset, 0), limit), int(h.n), nil
 }
 
 // PruneHistory implements removal.Store.
@@ -414,7 +495,7 @@ func (s *Store) Delete(ctx context.Context, numbers []e164.Number, at time.Time)
 		s.mu.Lock()
 		audit := s.internAudit(au)
 		for _, n := range numbers[start:min(start+removal.ChunkSize, len(numbers))] {
-			r := s.numbers[n]
+			id, r := s.lookup(n)
 			if r == nil {
 				out = append(out, removal.Outcome{})
 				continue
@@ -422,13 +503,11 @@ func (s *Store) Delete(ctx context.Context, numbers []e164.Number, at time.Time)
 			o := removal.Outcome{Found: true, OperatorConnect: r.oc, Status: removal.NumberStatus(r.status)}
 			if o.Status == removal.ReadyForRemoval {
 				s.all.drop(r)
-				r.scope.drop(r)
-				if r.scope.n == 0 {
-					delete(s.tenants, r.scope.id)
-				}
-				delete(s.numbers, n)
-				s.record(&r.hist, stamp{at: micros, tenant: r.scope.ti, audit: audit, action: purge}, int8(removal.ReadyForRemoval), noStatus)
+				s.scopes[r.tenant].drop(r)
+				s.numbers.del(r.dkey)
+				s.record(&r.hist, stamp{at: micros, tenant: r.tenant, audit: audit, action: purge}, int8(removal.ReadyForRemoval), noStatus)
 				s.detach(r)
+				s.recs.release(id)
 				o.Changed = true
 			}
 			out = append(out, o)
@@ -468,24 +547,35 @@ func (s *Store) applyChunk(out []removal.Outcome, numbers []e164.Number, c remov
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	audit := s.internAudit(au)
+	all := &s.all
+	tenant, st := int32(-1), int32(0) // the stamp of the last tenant's events
 	for _, n := range numbers {
-		r := s.numbers[n]
-		if r == nil {
+		// The numbers are valid (the contract says so): their keys are
+		// theirs alone.
+		id, ok := s.numbers.get(n.Key())
+		if !ok {
 			out = append(out, removal.Outcome{})
 			continue
 		}
+		r := s.recs.at(id)
 		from := removal.NumberStatus(r.status)
 		o := removal.Outcome{Found: true, OperatorConnect: r.oc, Status: from}
 		if r.oc && c.Allows(from) {
-			r.scope.counts[from]--
-			r.scope.counts[to]++
-			s.all.counts[from]--
-			s.all.counts[to]++
+			sc := s.scopes[r.tenant]
+			sc.counts[from]--
+			sc.counts[to]++
+			all.counts[from]--
+			all.counts[to]++
 			r.status, r.changed = int8(to), micros
 			fc, tc := category(from)|4, category(to)|4
-			s.all.idx.move(r, fc, tc)
-			r.scope.idx.move(r, fc, tc)
-			s.record(&r.hist, stamp{at: micros, tenant: r.scope.ti, audit: audit, action: action}, int8(from), int8(to))
+			all.idx.move(r, fc, tc)
+			sc.idx.move(r, fc, tc)
+			if !s.noHistory {
+				if r.tenant != tenant {
+					tenant, st = r.tenant, s.stampOf(stamp{at: micros, tenant: r.tenant, audit: audit, action: action})
+				}
+				s.recordStamped(&r.hist, st, int8(from), int8(to))
+			}
 			o.Changed = true
 		}
 		out = append(out, o)
@@ -504,8 +594,8 @@ func (s *Store) CountByStatus(ctx context.Context, msTenantID string, statuses [
 	var c counts
 	if msTenantID == "" {
 		c = s.all.counts
-	} else if sc := s.tenants[msTenantID]; sc != nil {
-		c = sc.counts
+	} else if t, ok := s.tenantIdx[msTenantID]; ok && int(t) < len(s.scopes) && s.scopes[t] != nil {
+		c = s.scopes[t].counts
 	}
 	out := make([]int, len(statuses))
 	for i, st := range statuses {

@@ -69,7 +69,10 @@ func TestCancelledContext(t *testing.T) {
 			return err
 		}},
 		{"GetMany", func(st *memstore.Store) error { _, err := st.GetMany(ctx, []e164.Number{"+14255551212"}); return err }},
-		{"ListNumbers", func(st *memstore.Store) error { _, err := st.ListNumbers(ctx, removal.NumberQuery{Limit: 1}); return err }},
+		{"ListNumbers", func(st *memstore.Store) error {
+			_, err := st.ListNumbers(ctx, removal.NumberQuery{Limit: 1})
+			return err
+		}},
 		{"History", func(st *memstore.Store) error { _, _, err := st.History(ctx, "+14255551212", 0, 1); return err }},
 		{"PruneHistory", func(st *memstore.Store) error {
 			_, err := st.PruneHistory(ctx, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC))
