@@ -49,6 +49,60 @@ func (s leakyStore) Apply(ctx context.Context, ns []e164.Number, c removal.Chang
 	return out, err
 }
 
+// forgetfulStore is a deliberately broken backend: withdrawing a release
+// request changes the status and reports it, but writes no history event.
+type forgetfulStore struct {
+	*memstore.Store
+}
+
+func (s forgetfulStore) Apply(ctx context.Context, ns []e164.Number, c removal.Change) ([]removal.Outcome, error) {
+	if c.Event == removal.EventWithdrawReleaseRequest {
+		memstore.SetHistory(s.Store, false)
+		defer memstore.SetHistory(s.Store, true)
+	}
+	return s.Store.Apply(ctx, ns, c)
+}
+
+// driftingStore is a deliberately broken backend whose counters drift:
+// when mark for removal moves a ReleaseRequested number, the count of
+// ReleaseRequested numbers (of its tenant, and of all) is not decreased. The
+// summary counts only the two removal statuses, so only a recount of all
+// four statuses, or a listing's totals, can see it.
+type driftingStore struct {
+	*memstore.Store
+	mu    sync.Mutex
+	drift map[string]int // tenant, "" for all: ReleaseRequested numbers counted too many
+}
+
+func (s *driftingStore) Apply(ctx context.Context, ns []e164.Number, c removal.Change) ([]removal.Outcome, error) {
+	out, err := s.Store.Apply(ctx, ns, c)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, o := range out {
+		if o.Changed && o.Status == removal.ReleaseRequested {
+			r, gerr := s.Get(ctx, ns[i])
+			if gerr != nil {
+				return out[:i], gerr
+			}
+			s.drift[r.MSTenantID]++
+			s.drift[""]++
+		}
+	}
+	return out, err
+}
+
+func (s *driftingStore) CountByStatus(ctx context.Context, tenant string, statuses []removal.NumberStatus) ([]int, error) {
+	counts, err := s.Store.CountByStatus(ctx, tenant, statuses)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, st := range statuses {
+		if st == removal.ReleaseRequested && i < len(counts) {
+			counts[i] += s.drift[tenant]
+		}
+	}
+	return counts, err
+}
+
 // recorder is a rapid.TB that records failures instead of failing the test
 // it runs in. Like testing.T, FailNow ends the calling goroutine, so the
 // checks run in their own goroutine.
@@ -112,10 +166,9 @@ func checkModel(t *testing.T, st store.Store) *recorder {
 	return rec
 }
 
-// TestModelCatchesBrokenStore proves the model test bites: a store that
-// lets clear removal status take a number out of ReadyForRemoval must fail
-// it, whether the store's report gives it away or not, while memstore
-// itself passes under the same recorder.
+// TestModelCatchesBrokenStore proves the model test bites: each broken
+// store must fail it, with a report that names what is wrong, while
+// memstore itself passes under the same recorder.
 func TestModelCatchesBrokenStore(t *testing.T) {
 	t.Run("Memstore", func(t *testing.T) {
 		if rec := checkModel(t, memstore.New()); rec.Failed() {
@@ -123,17 +176,22 @@ func TestModelCatchesBrokenStore(t *testing.T) {
 		}
 	})
 	for _, tc := range []struct {
-		name   string
-		silent bool
-		want   string // what the report must name
+		name  string
+		store func() store.Store
+		want  string // what the report must name
 	}{
-		{"ReportedAsSuccess", false, "result mismatch"},
-		{"ReportedAsFailure", true, "which the transition table forbids"},
+		// Clear removal status also moves ReadyForRemoval numbers back to
+		// Active, reported as a success, or as the failure it should have
+		// been, so that only the stored status betrays it.
+		{"LeakyReportedAsSuccess", func() store.Store { return leakyStore{Store: memstore.New()} }, "result mismatch"},
+		{"LeakyReportedAsFailure", func() store.Store { return leakyStore{Store: memstore.New(), silent: true} }, "which the transition table forbids"},
+		{"SkipsAnEvent", func() store.Store { return forgetfulStore{memstore.New()} }, "History("},
+		{"CountersDrift", func() store.Store { return &driftingStore{Store: memstore.New(), drift: map[string]int{}} }, "a recount of the records gives"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := checkModel(t, leakyStore{Store: memstore.New(), silent: tc.silent})
+			rec := checkModel(t, tc.store())
 			if !rec.Failed() {
-				t.Fatalf("CheckModel passed a store that moves ReadyForRemoval to Active; log:\n%s", rec.log.String())
+				t.Fatalf("CheckModel passed a broken store; log:\n%s", rec.log.String())
 			}
 			if log := rec.log.String(); !strings.Contains(log, tc.want) {
 				t.Errorf("the report does not say %q:\n%s", tc.want, log)

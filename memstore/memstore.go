@@ -2,29 +2,67 @@
 //
 // It is meant for the tests of host applications and for small deployments
 // that can rebuild their inventory at start: nothing is persisted, and the
-// whole inventory lives in one process. It keeps, in memory, one record per
-// telephone number (a copy of the store.Number given to Put, normalized) and,
-// so that summaries cost O(1) whatever the inventory's size, running counts of
-// Operator Connect numbers per tenant and status and for all tenants.
+// whole inventory lives in one process. Its inventory and its history are
+// bounded by nothing but memory: every number stored and every event written
+// stays until it is deleted (Delete) or pruned (PruneHistory).
 //
-// One mutex guards everything. Apply takes it once per chunk of
+// # Design
+//
+// One mutex guards everything. Apply and Delete take it once per chunk of
 // removal.ChunkSize numbers, so a long batch lets readers and other writers
 // in between chunks while each number is still changed atomically.
+//
+//   - Records: one per telephone number, 64 bytes without a pointer, in
+//     blocks that never move, found by the number's digits in an
+//     open-addressing table. Nothing the inventory holds is a pointer the
+//     garbage collector must follow, so a large store does not make every
+//     collection of its host slower; a number's text is rebuilt from its
+//     digits when it is listed.
+//   - Counters: the Operator Connect numbers per tenant and status, and for
+//     all tenants, so that CountByStatus (and so Summary and a listing's
+//     totalRecords) costs O(1) whatever the inventory's size.
+//   - Ordered indexes: one of every number, and one per tenant, each a list
+//     of sorted chunks of at most 512 records found by binary search on
+//     their first keys, with, per chunk, a bitmap and a count for each
+//     status of Operator Connect and other numbers. Keys are uint64 in the
+//     byte order of the E.164 strings. A page of ListNumbers costs a binary
+//     search and the chunks it reads, whatever its depth by After; Offset
+//     skips whole chunks by their counts; a filter on statuses skips chunks
+//     that hold none. A status change flips two bits and two counters per
+//     index; inserting and deleting numbers moves at most one chunk.
+//   - History: one append-only log of 16-byte events without pointers, each
+//     linked to its number's previous one, so a batch's events cost an
+//     append each; the time, action, tenant and audit of a call's events
+//     are one shared stamp. A number's history is read by following its
+//     links and sorting them by time (newest first, the later written
+//     first among equal times).
 //
 // Decisions where the store contract is silent:
 //   - Every method returns ctx.Err() when the context is already done, and
 //     then changes nothing, so host tests see the same behaviour as with a
 //     database backend.
-//   - CountByStatus counts 0 for a status outside the four of the workflow.
+//   - CountByStatus counts 0 for a status outside the four of the workflow;
+//     ListNumbers ignores such a status in its filter.
 //   - Records are copied in and out: callers cannot change stored state
 //     through a value they passed or received.
+//   - PruneHistory checks ctx once and prunes everything in one step: in
+//     memory there is no transaction to keep small.
+//   - An event of a replace import that moves a number to another tenant
+//     names the new tenant.
+//   - A StatusChangedAt must lie within about 290,000 years of 1970 (the
+//     microseconds must fit an int64; PostgreSQL keeps less); Import and
+//     Put refuse others with store.ErrInvalidNumber.
+//   - A tenant, once named, keeps its (empty) counters and indexes after
+//     its last number goes: tenants are few.
 package memstore
 
 import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -39,69 +77,169 @@ var _ store.Store = (*Store)(nil)
 // numbers are in it.
 type counts [4]int
 
-func (c *counts) zero() bool { return *c == counts{} }
-
-// record is a stored number and, for an Operator Connect number, the
-// counters of its tenant, so that a status change costs no tenant lookup.
+// record is a stored number with its place in the indexes and its history.
+// It holds no pointer, so that the garbage collector never scans the
+// inventory, and takes one cache line.
 type record struct {
-	store.Number
-	tenant *counts // nil when not OC
+	ch      [2]int32  // its chunk's id in the index of all numbers and in its tenant's
+	tenant  int32     // index in Store.tenantIDs and Store.scopes
+	hist    chain     // its events
+	changed int64     // StatusChangedAt, in microseconds since the Unix epoch
+	ver     [2]uint32 // each chunk's version when slot was found
+	slot    [2]uint16 // its slot in each chunk (see index.locate)
+	status  int8
+	oc      bool
+	key     uint64 // orderKey of the number
+	dkey    uint64 // e164.Number.Key of the number: its digits
+}
+
+func (r *record) category() category {
+	c := category(r.status)
+	if r.oc {
+		c |= 4
+	}
+	return c
+}
+
+// telephoneNumber returns the number of a record: E.164 has no leading
+// zero, so its digits are its key.
+func (r *record) telephoneNumber() e164.Number {
+	return e164.Number("+" + strconv.FormatUint(r.dkey, 10))
+}
+
+// slab holds the records in blocks that never move, so a *record stays
+// valid; ids of deleted records are reused.
+type slab struct {
+	blocks [][]record
+	free   []int32
+	n      int32
+}
+
+const (
+	slabShift = 12
+	slabBlock = 1 << slabShift
+)
+
+func (sl *slab) at(id int32) *record { return &sl.blocks[id>>slabShift][id&(slabBlock-1)] }
+
+func (sl *slab) alloc() int32 {
+	if n := len(sl.free); n > 0 {
+		id := sl.free[n-1]
+		sl.free = sl.free[:n-1]
+		return id
+	}
+	if sl.n&(slabBlock-1) == 0 {
+		sl.blocks = append(sl.blocks, make([]record, slabBlock))
+	}
+	sl.n++
+	return sl.n - 1
+}
+
+func (sl *slab) release(id int32) {
+	*sl.at(id) = record{}
+	sl.free = append(sl.free, id)
+}
+
+// Times a record can hold: those whose microseconds since the Unix epoch
+// fit an int64, from about 290,000 BC to 290,000 AD (PostgreSQL keeps less).
+var (
+	minTime = time.UnixMicro(math.MinInt64).UTC()
+	maxTime = time.UnixMicro(math.MaxInt64).UTC()
+)
+
+// scope is what the store keeps per tenant, and for all numbers.
+type scope struct {
+	id     string
+	counts counts // Operator Connect numbers only
+	idx    index  // every number, Operator Connect or not
+}
+
+func (sc *scope) add(id int32, r *record) {
+	if r.oc {
+		sc.counts[r.status]++
+	}
+	sc.idx.insert(id, r, r.category())
+}
+
+func (sc *scope) drop(r *record) {
+	if r.oc {
+		sc.counts[r.status]--
+	}
+	sc.idx.remove(r)
 }
 
 // Store is the in-memory backend. The zero value is not usable; call New.
 type Store struct {
-	mu       sync.Mutex
-	numbers  map[e164.Number]*record
-	byTenant map[string]*counts // Operator Connect numbers only; entries that reach zero are removed
-	all      counts
-	history  map[e164.Number][]removal.Event // oldest first
+	mu      sync.Mutex
+	recs    slab
+	numbers table // record ids by e164.Number.Key
+	all     scope
+	scopes  []*scope // by tenant index
+
+	tenantIDs []string         // every tenant a record or an event names
+	tenantIdx map[string]int32 // index in tenantIDs
+
+	gone       map[uint64]int32 // the chain of a deleted number: index in goneChains
+	goneChains []chain
+	goneFree   []int32  // free indexes in goneChains
+	chainAt    []int32  // by chain id: a record id, or -1-i for goneChains[i]
+	chainKeys  []uint64 // by chain id: the number's e164.Number.Key
+	log        eventLog
+	stamps     []stamp
+	audits     []removal.Audit // audits[0] is the zero Audit
+	noHistory  bool            // benchmarks only: write no events
 }
 
-// Option configures a Store. There are none yet; the type keeps New's
-// signature stable when some are added.
+// Option configures a Store. There are none for callers yet; the type
+// keeps New's signature stable when some are added.
 type Option func(*Store)
+
+// withoutHistory makes the store write no history events; benchmarks use
+// it to measure what history costs.
+func withoutHistory() Option { return func(s *Store) { s.noHistory = true } }
 
 // New returns an empty Store.
 func New(opts ...Option) *Store {
 	s := &Store{
-		numbers:  make(map[e164.Number]*record),
-		byTenant: make(map[string]*counts),
-		history:  make(map[e164.Number][]removal.Event),
+		tenantIdx: make(map[string]int32),
+		gone:      make(map[uint64]int32),
+		audits:    []removal.Audit{{}},
 	}
+	s.all.idx = index{id: 0, recs: &s.recs}
 	for _, o := range opts {
 		o(s)
 	}
 	return s
 }
 
-// add counts r in its tenant's and the global counters; non-OC numbers are
-// not part of the workflow's summary. Called with mu held.
-func (s *Store) add(r *record) {
-	r.tenant = nil
-	if !r.OperatorConnect {
-		return
+// scopeOf returns the scope of tenant index t, creating it. Called with mu
+// held.
+func (s *Store) scopeOf(t int32) *scope {
+	for int(t) >= len(s.scopes) {
+		s.scopes = append(s.scopes, nil)
 	}
-	c := s.byTenant[r.MSTenantID]
-	if c == nil {
-		c = new(counts)
-		s.byTenant[r.MSTenantID] = c
+	if s.scopes[t] == nil {
+		s.scopes[t] = &scope{id: s.tenantIDs[t], idx: index{id: 1, recs: &s.recs}}
 	}
-	c[r.Status]++
-	s.all[r.Status]++
-	r.tenant = c
+	return s.scopes[t]
 }
 
-// remove undoes add. Called with mu held.
-func (s *Store) remove(r *record) {
-	if r.tenant == nil {
-		return
+// lookup returns the record of n and its id. Called with mu held.
+func (s *Store) lookup(n e164.Number) (int32, *record) {
+	if _, err := e164.Parse(string(n)); err != nil {
+		return -1, nil // never stored, and its key would be meaningless
 	}
-	r.tenant[r.Status]--
-	s.all[r.Status]--
-	if r.tenant.zero() {
-		delete(s.byTenant, r.MSTenantID)
+	id, ok := s.numbers.get(n.Key())
+	if !ok {
+		return -1, nil
 	}
-	r.tenant = nil
+	return id, s.recs.at(id)
+}
+
+// number returns what the store contract has of a record.
+func (s *Store) number(n e164.Number, r *record) store.Number {
+	return store.Number{TelephoneNumber: n, MSTenantID: s.tenantIDs[r.tenant], OperatorConnect: r.oc,
+		Status: removal.NumberStatus(r.status), StatusChangedAt: time.UnixMicro(r.changed).UTC()}
 }
 
 // Put inserts or replaces numbers, all or nothing: Import with store.Replace.
@@ -120,60 +258,84 @@ func (s *Store) Import(ctx context.Context, numbers []store.Number, opts store.I
 	if err != nil {
 		return store.ImportResult{}, fmt.Errorf("memstore: import: %w", err)
 	}
-	at := opts.At
-	if at.IsZero() {
-		at = time.Now()
+	for i, n := range norm {
+		if n.StatusChangedAt.Before(minTime) || n.StatusChangedAt.After(maxTime) {
+			return store.ImportResult{}, fmt.Errorf("memstore: import: numbers[%d]: %w: %s: statusChangedAt %v is out of range",
+				i, store.ErrInvalidNumber, n.TelephoneNumber, n.StatusChangedAt)
+		}
 	}
-	at = at.UTC().Truncate(time.Microsecond)
-	audit := removal.AuditFrom(ctx)
+	t := opts.At
+	if t.IsZero() {
+		t = time.Now()
+	}
+	at := t.UTC().Truncate(time.Microsecond).UnixMicro()
 	var res store.ImportResult
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	audit := s.internAudit(removal.AuditFrom(ctx))
+	imp := actionCode(removal.EventImport)
 	for i := range norm {
 		n := norm[i]
-		if old := s.numbers[n.TelephoneNumber]; old != nil {
+		dkey := n.TelephoneNumber.Key()
+		tenant := s.tenantIndex(n.MSTenantID)
+		if id, ok := s.numbers.get(dkey); ok {
+			old := s.recs.at(id)
 			res.Updated++
-			from := old.Status
+			from := removal.NumberStatus(old.status)
 			if opts.Mode == store.Merge {
-				if n.Status != old.Status {
+				if n.Status != from {
 					res.StatusKept++
 				}
-				n.Status, n.StatusChangedAt = old.Status, old.StatusChangedAt
+				n.Status, n.StatusChangedAt = from, time.UnixMicro(old.changed)
 			}
-			// Replace in place: records never leave the store by
-			// reference, and a reload of the inventory allocates nothing.
-			s.remove(old)
-			old.Number = n
-			s.add(old)
+			s.update(id, old, tenant, n)
 			if n.Status != from {
-				s.event(n, removal.EventImport, &from, &n.Status, at, audit)
+				s.record(&old.hist, stamp{at: at, tenant: tenant, audit: audit, action: imp}, int8(from), int8(n.Status))
 			}
 			continue
 		}
 		res.Inserted++
-		// One allocation per record, so that a stored record does not keep
-		// the whole batch it came in alive.
-		r := &record{Number: n}
-		s.numbers[n.TelephoneNumber] = r
-		s.add(r)
-		s.event(n, removal.EventImport, nil, &n.Status, at, audit)
+		id := s.recs.alloc()
+		r := s.recs.at(id)
+		*r = record{key: orderKey(n.TelephoneNumber), dkey: dkey, tenant: tenant,
+			oc: n.OperatorConnect, status: int8(n.Status), changed: n.StatusChangedAt.UnixMicro()}
+		s.numbers.put(dkey, id)
+		s.attach(id, r)
+		s.all.add(id, r)
+		s.scopeOf(tenant).add(id, r)
+		s.record(&r.hist, stamp{at: at, tenant: tenant, audit: audit, action: imp}, noStatus, int8(n.Status))
 	}
 	return res, nil
 }
 
-// event appends one history event. Called with mu held.
-func (s *Store) event(n store.Number, a removal.EventAction, from, to *removal.NumberStatus, at time.Time, audit removal.Audit) {
-	e := removal.Event{TelephoneNumber: n.TelephoneNumber, MSTenantID: n.MSTenantID, Action: a, At: at,
-		TraceID: audit.TraceID, Actor: audit.Actor}
-	if from != nil {
-		f := *from
-		e.FromStatus = &f
+// update rewrites record id in place, moving it between tenants and
+// categories. Called with mu held.
+func (s *Store) update(id int32, r *record, tenant int32, n store.Number) {
+	oldCat := r.category()
+	if r.oc {
+		s.all.counts[r.status]--
 	}
-	if to != nil {
-		t := *to
-		e.ToStatus = &t
+	set := func() { r.oc, r.status, r.changed = n.OperatorConnect, int8(n.Status), n.StatusChangedAt.UnixMicro() }
+	if tenant != r.tenant {
+		s.scopes[r.tenant].drop(r)
+		set()
+		r.tenant = tenant
+		s.scopeOf(tenant).add(id, r)
+	} else {
+		sc := s.scopes[r.tenant]
+		if r.oc {
+			sc.counts[r.status]--
+		}
+		set()
+		if r.oc {
+			sc.counts[r.status]++
+		}
+		sc.idx.move(r, oldCat, r.category())
 	}
-	s.history[n.TelephoneNumber] = append(s.history[n.TelephoneNumber], e)
+	if r.oc {
+		s.all.counts[r.status]++
+	}
+	s.all.idx.move(r, oldCat, r.category())
 }
 
 // Get returns a copy of the stored number, or an error matching
@@ -184,11 +346,11 @@ func (s *Store) Get(ctx context.Context, n e164.Number) (store.Number, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.numbers[n]
+	_, r := s.lookup(n)
 	if r == nil {
 		return store.Number{}, fmt.Errorf("memstore: get %s: %w", n, store.ErrNotFound)
 	}
-	return r.Number, nil
+	return s.number(n, r), nil
 }
 
 // GetMany implements removal.Store.
@@ -196,37 +358,97 @@ func (s *Store) GetMany(ctx context.Context, numbers []e164.Number) ([]store.Num
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	type found struct {
+		key uint64
+		n   store.Number
+	}
+	var fs []found
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []store.Number
 	for _, n := range numbers {
-		if r := s.numbers[n]; r != nil {
-			out = append(out, r.Number)
+		if _, r := s.lookup(n); r != nil {
+			fs = append(fs, found{r.key, s.number(n, r)})
 		}
 	}
-	slices.SortFunc(out, func(a, b store.Number) int { return cmp.Compare(a.TelephoneNumber, b.TelephoneNumber) })
+	s.mu.Unlock()
+	slices.SortFunc(fs, func(a, b found) int { return cmp.Compare(a.key, b.key) })
+	out := make([]store.Number, len(fs))
+	for i, f := range fs {
+		out[i] = f.n
+	}
 	return out, nil
 }
 
-// ListNumbers implements removal.Store.
+// ListNumbers implements removal.Store from the ordered indexes: the
+// tenant's, or that of all numbers.
 func (s *Store) ListNumbers(ctx context.Context, q removal.NumberQuery) ([]store.Number, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	var all []store.Number
-	for _, r := range s.numbers {
-		if q.Matches(r.Number) {
-			all = append(all, r.Number)
+	var buf [categories]category
+	cats := buf[:0]
+	for st := range removal.NumberStatus(4) {
+		if len(q.Statuses) > 0 && !slices.Contains(q.Statuses, st) {
+			continue
+		}
+		cats = append(cats, category(st)|4)
+		if q.IncludeNotOperatorConnect {
+			cats = append(cats, category(st))
 		}
 	}
-	s.mu.Unlock()
-	slices.SortFunc(all, func(a, b store.Number) int { return cmp.Compare(a.TelephoneNumber, b.TelephoneNumber) })
-	if q.Offset >= len(all) {
+	if len(cats) == 0 || q.Limit <= 0 {
 		return nil, nil
 	}
-	all = all[q.Offset:]
-	return all[:min(len(all), q.Limit)], nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sc := &s.all
+	if q.MSTenantID != "" {
+		t, ok := s.tenantIdx[q.MSTenantID]
+		if !ok || int(t) >= len(s.scopes) || s.scopes[t] == nil {
+			return nil, nil
+		}
+		sc = s.scopes[t]
+	}
+	x := &sc.idx
+	at := cursor{}
+	if q.After != "" {
+		at = x.after(orderKey(q.After))
+	}
+	byTime := !q.ChangedAtOrBefore.IsZero()
+	offset := max(q.Offset, 0)
+	if !byTime {
+		at, offset = x.skip(at, offset, cats)
+	}
+	matches := 0
+	for _, c := range cats {
+		matches += x.total[c]
+	}
+	ids := make([]int32, 0, min(q.Limit, matches))
+	byMicros := microsAtOrBefore(q.ChangedAtOrBefore)
+	x.scan(at, cats, func(id int32) bool {
+		if byTime && s.recs.at(id).changed > byMicros {
+			return true
+		}
+		if offset > 0 {
+			offset--
+			return true
+		}
+		ids = append(ids, id)
+		return len(ids) < q.Limit
+	})
+	// The page's telephone numbers share one string: one allocation.
+	text := make([]byte, 0, len(ids)*(1+e164.MaxDigits))
+	ends := make([]int, len(ids))
+	for i, id := range ids {
+		text = strconv.AppendUint(append(text, '+'), s.recs.at(id).dkey, 10)
+		ends[i] = len(text)
+	}
+	all, start := string(text), 0
+	out := make([]store.Number, len(ids))
+	for i, id := range ids {
+		out[i] = s.number(e164.Number(all[start:ends[i]]), s.recs.at(id))
+		start = ends[i]
+	}
+	return out, nil
 }
 
 // History implements removal.Store.
@@ -234,14 +456,16 @@ func (s *Store) History(ctx context.Context, n e164.Number, offset, limit int) (
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
+	if _, err := e164.Parse(string(n)); err != nil {
+		return nil, 0, nil // never stored
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h := s.history[n]
-	var out []removal.Event
-	for i := len(h) - 1 - offset; i >= 0 && len(out) < limit; i-- {
-		out = append(out, h[i])
+	h := s.chainOf(n.Key())
+	if h == nil {
+		return nil, 0, nil
 	}
-	return out, len(h), nil
+	return s.history(h, n, max(offset, 0), limit), int(h.n), nil
 }
 
 // PruneHistory implements removal.Store.
@@ -251,23 +475,7 @@ func (s *Store) PruneHistory(ctx context.Context, before time.Time) (int, error)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	pruned := 0
-	for n, h := range s.history {
-		kept := h[:0]
-		for _, e := range h {
-			if e.At.Before(before) {
-				pruned++
-				continue
-			}
-			kept = append(kept, e)
-		}
-		if len(kept) == 0 {
-			delete(s.history, n)
-		} else {
-			s.history[n] = kept
-		}
-	}
-	return pruned, nil
+	return s.prune(microsBefore(before)), nil
 }
 
 // Delete implements removal.Store: it deletes the ReadyForRemoval numbers
@@ -276,25 +484,30 @@ func (s *Store) Delete(ctx context.Context, numbers []e164.Number, at time.Time)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	audit := removal.AuditFrom(ctx)
+	micros := at.UTC().Truncate(time.Microsecond).UnixMicro()
+	au := removal.AuditFrom(ctx)
+	purge := actionCode(removal.EventPurge)
 	out := make([]removal.Outcome, 0, len(numbers))
 	for start := 0; start < len(numbers); start += removal.ChunkSize {
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
 		s.mu.Lock()
+		audit := s.internAudit(au)
 		for _, n := range numbers[start:min(start+removal.ChunkSize, len(numbers))] {
-			r := s.numbers[n]
+			id, r := s.lookup(n)
 			if r == nil {
 				out = append(out, removal.Outcome{})
 				continue
 			}
-			o := removal.Outcome{Found: true, OperatorConnect: r.OperatorConnect, Status: r.Status}
-			if r.Status == removal.ReadyForRemoval {
-				s.remove(r)
-				delete(s.numbers, n)
-				from := r.Status
-				s.event(r.Number, removal.EventPurge, &from, nil, at, audit)
+			o := removal.Outcome{Found: true, OperatorConnect: r.oc, Status: removal.NumberStatus(r.status)}
+			if o.Status == removal.ReadyForRemoval {
+				s.all.drop(r)
+				s.scopes[r.tenant].drop(r)
+				s.numbers.del(r.dkey)
+				s.record(&r.hist, stamp{at: micros, tenant: r.tenant, audit: audit, action: purge}, int8(removal.ReadyForRemoval), noStatus)
+				s.detach(r)
+				s.recs.release(id)
 				o.Changed = true
 			}
 			out = append(out, o)
@@ -316,37 +529,53 @@ func (s *Store) Apply(ctx context.Context, numbers []e164.Number, c removal.Chan
 		// on an index if a caller breaks it.
 		return nil, fmt.Errorf("memstore: apply: target status %d is not one of 0-3", int(c.To))
 	}
-	audit := removal.AuditFrom(ctx)
+	au := removal.AuditFrom(ctx)
+	action := actionCode(c.Event)
 	out := make([]removal.Outcome, 0, len(numbers))
 	for start := 0; start < len(numbers); start += removal.ChunkSize {
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
 		end := min(start+removal.ChunkSize, len(numbers))
-		out = s.applyChunk(out, numbers[start:end], c, audit)
+		out = s.applyChunk(out, numbers[start:end], c, action, au)
 	}
 	return out, nil
 }
 
-func (s *Store) applyChunk(out []removal.Outcome, numbers []e164.Number, c removal.Change, audit removal.Audit) []removal.Outcome {
-	to, at := c.To, c.At
+func (s *Store) applyChunk(out []removal.Outcome, numbers []e164.Number, c removal.Change, action uint8, au removal.Audit) []removal.Outcome {
+	to, micros := c.To, c.At.UnixMicro()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	audit := s.internAudit(au)
+	all := &s.all
+	tenant, st := int32(-1), int32(0) // the stamp of the last tenant's events
 	for _, n := range numbers {
-		r := s.numbers[n]
-		if r == nil {
+		// The numbers are valid (the contract says so): their keys are
+		// theirs alone.
+		id, ok := s.numbers.get(n.Key())
+		if !ok {
 			out = append(out, removal.Outcome{})
 			continue
 		}
-		from := r.Status
-		o := removal.Outcome{Found: true, OperatorConnect: r.OperatorConnect, Status: from}
-		if r.OperatorConnect && c.Allows(from) {
-			r.tenant[from]--
-			r.tenant[to]++
-			s.all[from]--
-			s.all[to]++
-			r.Status, r.StatusChangedAt = to, at
-			s.event(r.Number, c.Event, &from, &to, at, audit)
+		r := s.recs.at(id)
+		from := removal.NumberStatus(r.status)
+		o := removal.Outcome{Found: true, OperatorConnect: r.oc, Status: from}
+		if r.oc && c.Allows(from) {
+			sc := s.scopes[r.tenant]
+			sc.counts[from]--
+			sc.counts[to]++
+			all.counts[from]--
+			all.counts[to]++
+			r.status, r.changed = int8(to), micros
+			fc, tc := category(from)|4, category(to)|4
+			all.idx.move(r, fc, tc)
+			sc.idx.move(r, fc, tc)
+			if !s.noHistory {
+				if r.tenant != tenant {
+					tenant, st = r.tenant, s.stampOf(stamp{at: micros, tenant: r.tenant, audit: audit, action: action})
+				}
+				s.recordStamped(&r.hist, st, int8(from), int8(to))
+			}
 			o.Changed = true
 		}
 		out = append(out, o)
@@ -362,12 +591,11 @@ func (s *Store) CountByStatus(ctx context.Context, msTenantID string, statuses [
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := &s.all
-	if msTenantID != "" {
-		c = s.byTenant[msTenantID]
-		if c == nil {
-			c = new(counts)
-		}
+	var c counts
+	if msTenantID == "" {
+		c = s.all.counts
+	} else if t, ok := s.tenantIdx[msTenantID]; ok && int(t) < len(s.scopes) && s.scopes[t] != nil {
+		c = s.scopes[t].counts
 	}
 	out := make([]int, len(statuses))
 	for i, st := range statuses {

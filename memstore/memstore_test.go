@@ -64,6 +64,20 @@ func TestCancelledContext(t *testing.T) {
 			_, err := st.CountByStatus(ctx, "", []removal.NumberStatus{removal.MarkedForRemoval})
 			return err
 		}},
+		{"Import", func(st *memstore.Store) error {
+			_, err := st.Import(ctx, []store.Number{{TelephoneNumber: "+14255551212", MSTenantID: tenant, Status: removal.Active}}, store.ImportOptions{Mode: store.Replace})
+			return err
+		}},
+		{"GetMany", func(st *memstore.Store) error { _, err := st.GetMany(ctx, []e164.Number{"+14255551212"}); return err }},
+		{"ListNumbers", func(st *memstore.Store) error {
+			_, err := st.ListNumbers(ctx, removal.NumberQuery{Limit: 1})
+			return err
+		}},
+		{"History", func(st *memstore.Store) error { _, _, err := st.History(ctx, "+14255551212", 0, 1); return err }},
+		{"PruneHistory", func(st *memstore.Store) error {
+			_, err := st.PruneHistory(ctx, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC))
+			return err
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newFilled(t)
@@ -73,6 +87,9 @@ func TestCancelledContext(t *testing.T) {
 			got, err := st.Get(t.Context(), "+14255551212")
 			if err != nil || got.Status != removal.MarkedForRemoval || got.MSTenantID != tenant || !got.OperatorConnect {
 				t.Errorf("after the cancelled call: %+v, %v; want the record unchanged", got, err)
+			}
+			if _, total, err := st.History(t.Context(), "+14255551212", 0, 10); err != nil || total != 1 {
+				t.Errorf("after the cancelled call: %d events, %v; want the import's alone", total, err)
 			}
 		})
 	}
@@ -116,5 +133,51 @@ func TestPutCopies(t *testing.T) {
 	in[0].Status = removal.Active
 	if got, _ := st.Get(t.Context(), "+14255551212"); got.Status != removal.MarkedForRemoval {
 		t.Errorf("status = %v after changing the caller's slice, want MarkedForRemoval", got.Status)
+	}
+}
+
+// TestTimeRange checks the decision that a change time whose microseconds
+// do not fit an int64 is refused, all or nothing.
+func TestTimeRange(t *testing.T) {
+	st := memstore.New()
+	far := time.Date(300000, 1, 1, 0, 0, 0, 0, time.UTC)
+	_, err := st.Import(t.Context(), []store.Number{
+		{TelephoneNumber: "+14255551212", MSTenantID: tenant, Status: removal.Active},
+		{TelephoneNumber: "+14255551213", MSTenantID: tenant, Status: removal.Active, StatusChangedAt: far},
+	}, store.ImportOptions{})
+	if !errors.Is(err, store.ErrInvalidNumber) {
+		t.Fatalf("Import with a time in the year 300000: %v, want store.ErrInvalidNumber", err)
+	}
+	if _, err := st.Get(t.Context(), "+14255551212"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a refused Import stored a number: %v", err)
+	}
+	// The earliest and the latest times a record can hold come back whole.
+	for _, at := range []time.Time{time.Date(-200000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(200000, 12, 31, 23, 59, 59, 999999000, time.UTC), {}} {
+		if err := st.Put(t.Context(), store.Number{TelephoneNumber: "+14255551212", MSTenantID: tenant, StatusChangedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.Get(t.Context(), "+14255551212"); err != nil || !got.StatusChangedAt.Equal(at) || got.StatusChangedAt != at.UTC() {
+			t.Errorf("StatusChangedAt %v came back as %v, %v", at, got.StatusChangedAt, err)
+		}
+	}
+}
+
+// TestNotE164 checks that reads and deletes given text that is not E.164
+// find nothing, whatever its digits.
+func TestNotE164(t *testing.T) {
+	st := newFilled(t)
+	for _, n := range []e164.Number{"14255551212", "+1425555121 2", "+14255551212x", "+0014255551212", ""} {
+		if _, err := st.Get(t.Context(), n); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Get(%q) = %v, want ErrNotFound", n, err)
+		}
+		if got, _ := st.GetMany(t.Context(), []e164.Number{n}); len(got) != 0 {
+			t.Errorf("GetMany(%q) = %v", n, got)
+		}
+		if _, total, err := st.History(t.Context(), n, 0, 10); total != 0 || err != nil {
+			t.Errorf("History(%q) = %d events, %v", n, total, err)
+		}
+		if out, err := st.Delete(t.Context(), []e164.Number{n}, time.Now()); err != nil || len(out) != 1 || out[0].Found {
+			t.Errorf("Delete(%q) = %+v, %v", n, out, err)
+		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 )
 
 func TestStatusValues(t *testing.T) {
-	// The integer values are part of the contract (SPEC section 2).
+	// The integer values are part of the contract: stores persist them.
 	want := map[removal.NumberStatus]int{
 		removal.Active: 0, removal.ReleaseRequested: 1, removal.MarkedForRemoval: 2, removal.ReadyForRemoval: 3,
 	}
@@ -98,7 +98,7 @@ func TestStatusText(t *testing.T) {
 }
 
 func TestCanTransition(t *testing.T) {
-	// The table of SPEC section 2, written out independently.
+	// The workflow's transition table, written out independently.
 	allowed := map[[2]removal.NumberStatus]bool{
 		{removal.MarkedForRemoval, removal.Active}:           true,
 		{removal.MarkedForRemoval, removal.ReadyForRemoval}:  true,

@@ -13,28 +13,30 @@ import (
 	"github.com/ocnumbers/ocnumbers/store"
 )
 
-// specAction is one batch action as SPEC sections 2 and 3 define it: the
-// statuses it moves numbers from and the one it moves them to.
+// specAction is one batch action as the transition table and the batch
+// rules define it: the statuses it moves numbers from and the one it moves
+// them to.
 type specAction struct {
 	name   string // removal.Action.Name of the same action
 	method string
 	call   func(*removal.Service, context.Context, []string) (removal.BatchResult, error)
 	from   []removal.NumberStatus
 	to     removal.NumberStatus
+	event  removal.EventAction // the history action of each number moved
 }
 
-// specActions is the transition table of SPEC section 2, one row per action.
+// specActions is the workflow's transition table, one row per action.
 var specActions = []specAction{
 	{"clear removal status", "ClearRemovalStatus", (*removal.Service).ClearRemovalStatus,
-		[]removal.NumberStatus{removal.MarkedForRemoval}, removal.Active},
+		[]removal.NumberStatus{removal.MarkedForRemoval}, removal.Active, "clearRemovalStatus"},
 	{"ready for removal", "MarkReadyForRemoval", (*removal.Service).MarkReadyForRemoval,
-		[]removal.NumberStatus{removal.MarkedForRemoval}, removal.ReadyForRemoval},
+		[]removal.NumberStatus{removal.MarkedForRemoval}, removal.ReadyForRemoval, "readyForRemoval"},
 	{"mark for removal", "MarkForRemoval", (*removal.Service).MarkForRemoval,
-		[]removal.NumberStatus{removal.Active, removal.ReleaseRequested}, removal.MarkedForRemoval},
+		[]removal.NumberStatus{removal.Active, removal.ReleaseRequested}, removal.MarkedForRemoval, "markForRemoval"},
 	{"request release", "RequestRelease", (*removal.Service).RequestRelease,
-		[]removal.NumberStatus{removal.Active}, removal.ReleaseRequested},
+		[]removal.NumberStatus{removal.Active}, removal.ReleaseRequested, "requestRelease"},
 	{"withdraw release request", "WithdrawReleaseRequest", (*removal.Service).WithdrawReleaseRequest,
-		[]removal.NumberStatus{removal.ReleaseRequested}, removal.Active},
+		[]removal.NumberStatus{removal.ReleaseRequested}, removal.Active, "withdrawReleaseRequest"},
 }
 
 func specFor(name string) (specAction, bool) {
@@ -65,7 +67,7 @@ func (k kind) fixture(n e164.Number, tenant string, s removal.NumberStatus) fixt
 	return fixture{rec(n, tenant, k == kindOC, s), k != kindAbsent}
 }
 
-// expectOne applies SPEC section 3's order of checks to one number: it
+// expectOne applies the batch rules' order of checks to one number: it
 // returns the failure the number must get (nil on success) and what the
 // store must then hold for it.
 func expectOne(a specAction, f fixture) (*removal.Failure, fixture) {
@@ -103,17 +105,34 @@ func expectBatch(a specAction, fx []fixture) (removal.BatchResult, []fixture) {
 func wantFixture(tb testing.TB, st store.Store, a specAction, fx []fixture, p int) {
 	tb.Helper()
 	_, after := expectBatch(a, fx[:p])
+	ns := make([]e164.Number, len(fx))
+	for i, f := range fx {
+		ns[i] = f.rec.TelephoneNumber
+	}
+	found, err := st.GetMany(tb.Context(), ns)
+	if err != nil {
+		tb.Fatalf("GetMany of %d numbers: %v", len(ns), err)
+	}
+	got := byNumber(found...)
 	for i, f := range fx {
 		if i < p {
 			f = after[i]
 		} else {
 			f.rec = normalized(f.rec)
 		}
-		if f.stored {
-			wantStored(tb, st, f.rec)
-		} else {
-			wantAbsent(tb, st, f.rec.TelephoneNumber)
+		n := f.rec.TelephoneNumber
+		g, present := got[n]
+		switch {
+		case f.stored && !present:
+			tb.Errorf("%s is not stored; want %+v", n, f.rec)
+		case !f.stored && present:
+			tb.Errorf("%s is stored as %+v; want it absent", n, g)
+		case f.stored && !sameRecord(f.rec, g):
+			tb.Errorf("%s mismatch (-want +got):\n%s", n, cmp.Diff(f.rec, g, equalTime))
 		}
+	}
+	if len(found) != len(got) {
+		tb.Errorf("GetMany returned %d records for %d numbers", len(found), len(got))
 	}
 }
 
@@ -136,13 +155,16 @@ func testActions(t *testing.T, newStore func(t *testing.T) store.Store) {
 		for _, a := range removal.Actions() {
 			s, ok := specFor(a.Name())
 			if !ok {
-				t.Errorf("removal.Actions() has %q, which SPEC's table does not define", a.Name())
+				t.Errorf("removal.Actions() has %q, which the workflow's transition table does not define", a.Name())
 				continue
 			}
 			names = append(names, a.Name())
 			// From is a set: its order is the implementation's business.
 			if !slices.Equal(slices.Sorted(slices.Values(a.From())), slices.Sorted(slices.Values(s.from))) || a.To() != s.to {
-				t.Errorf("action %q moves %v to %v; SPEC says %v to %v", a.Name(), a.From(), a.To(), s.from, s.to)
+				t.Errorf("action %q moves %v to %v; the transition table says %v to %v", a.Name(), a.From(), a.To(), s.from, s.to)
+			}
+			if a.Event() != s.event {
+				t.Errorf("action %q records %q in the history; the history rules say %q", a.Name(), a.Event(), s.event)
 			}
 		}
 		for _, s := range specActions {
@@ -153,7 +175,7 @@ func testActions(t *testing.T, newStore func(t *testing.T) store.Store) {
 		for _, f := range removal.Statuses() {
 			for _, to := range removal.Statuses() {
 				if removal.CanTransition(f, to) != allowedMove(f, to) {
-					t.Errorf("removal.CanTransition(%s, %s) = %t; SPEC's table says %t", f, to, !allowedMove(f, to), allowedMove(f, to))
+					t.Errorf("removal.CanTransition(%s, %s) = %t; the transition table says %t", f, to, !allowedMove(f, to), allowedMove(f, to))
 				}
 			}
 		}

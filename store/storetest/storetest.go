@@ -10,25 +10,48 @@
 //
 // newStore must return a fresh, empty store on every call; register its
 // cleanup with t.Cleanup. The suite drives the store only through its public
-// contract: store.Store's Put, Get, Delete, and the removal.Service built on
-// it with removal.NewService. Expected results come from the tables of the
-// specification (transition table, batch rules, summary), written out again
-// in this package rather than taken from package removal, so a bug in the
-// domain code is caught too.
+// contract: the methods of store.Store, and the removal.Service built on it
+// with removal.NewService. Expected results come from the workflow's rules
+// (the transition table, the batch rules, the summary, the listing, history,
+// import, reconciliation and purge rules), written out again in this package
+// rather than taken from package removal, so a bug in the domain code is
+// caught too.
 //
 // Run's subtests:
 //   - PutGetDelete: round trip, replace, ErrNotFound, canonical tenant IDs,
-//     all-or-nothing Put, Delete counts.
+//     all-or-nothing Put, Delete only of ReadyForRemoval numbers.
 //   - Actions: every action × every starting status × (Operator Connect, not
 //     Operator Connect, absent), the order of checks, counts, request order,
 //     batches of 500 and 501.
 //   - Validation: request-level failures change nothing.
 //   - Cancellation: cancelled before and during a batch of 500.
 //   - Summary: per tenant, global, invalid tenant, after every kind of change.
+//   - List: Service.List and ListNumbers with every filter (tenant, one or
+//     several statuses, Operator Connect or every number, change time) and
+//     paging rule (page numbers, after, offset, limit, totals, nextAfter,
+//     pages past the end), byte order of numbers of several countries and
+//     lengths, walks through every page, invalid queries; Get and GetMany.
+//   - History: one event per success of every action with its fields and
+//     audit, none for failures, newest-first order with its tie rule,
+//     paging, purge events, histories of deleted numbers, the not-found
+//     rule, PruneHistory's cut and count, audits kept whole, Put's events.
+//   - Import: Merge and Replace over a stored inventory (results, records,
+//     events, counters), all-or-nothing, empty imports, the default time,
+//     counters as numbers move between tenants and in and out of Operator
+//     Connect.
 //   - Model: a rapid state-machine test comparing the store with a reference
-//     model after every step (see CheckModel).
+//     model, records, counters and history, after every step (see
+//     CheckModel).
+//   - Reconcile: a rapid property over random inventories and acquired
+//     lists, with and without clearReappeared, dryRun, force and the guard
+//     (categories, partition, changes, events, a second run); the guard's
+//     boundaries; reconciliations racing batches on the same numbers.
+//   - Purge: the retention, tenant, limit and more rules, dry runs, purge
+//     events, numbers gone from every read but their history; purges racing
+//     replace imports and batches on the same numbers.
 //   - Concurrency: conflicting batches from many goroutines, then flow
-//     conservation per number (see WithConcurrency).
+//     conservation and each number's event chain; walks through every page
+//     while statuses change (see WithConcurrency).
 //
 // # Number of rapid sequences
 //
@@ -40,27 +63,42 @@
 // -rapid.checks is given explicitly, or a seed or fail file is fixed to
 // reproduce a failure, exactly one round runs, so the environment always
 // wins. -short divides the count by 5, as rapid does. RAPID_STEPS sets the
-// average sequence length (default 30).
+// average sequence length (default 30). The reconciliation property runs
+// one rapid.Check.
 //
-// Every number the suite uses starts with +1425 (North American plan,
-// area 425), and tenants are fixed GUIDs; the store must hold nothing
-// else while the suite runs.
+// The suite's numbers are +1425 numbers of 10 and 11 digits, +44 and +81
+// numbers, and a few others for the byte order; tenants are fixed GUIDs.
+// The store must hold nothing else while the suite runs: the model and the
+// reconciliation property prune every event of the store between cases.
 //
 // # Decisions
 //
-// Where the specification leaves the suite's design open:
+// Where the workflow's rules leave the suite's design open:
 //   - Times are compared with time.Equal: a backend may return any location,
 //     but must keep the instant to the microsecond.
 //   - Failure.Detail is the domain's human text: the suite requires it to
 //     be non-empty and checks everything else of a Failure exactly.
+//   - An event names the tenant the number has after the change (for a
+//     purge, the one it had). Put, and Import without a time, stamp their
+//     events with the store's clock; the suite allows it a minute of skew
+//     from its own and checks nothing else of that time. Everywhere else
+//     the suite passes the time (ImportOptions.At, the Service's clock).
 //   - The model test uses one store from newStore and empties it at the
-//     start of every sequence by deleting its 540-number universe, so that
-//     SQL backends do not create a database per sequence. After each step
-//     it reads back every number the step touched and the summaries of
-//     every tenant and of all; a "verifyAll" step, drawn at random, and the
-//     end of every sequence read back the whole universe. Large batches are
-//     derived from one drawn seed (cheap to generate); small ones are drawn
-//     element by element so that rapid shrinks them well.
+//     start of every sequence by deleting its 540-number universe and
+//     pruning every event, so that SQL backends do not create a database
+//     per sequence. After each step that wrote, it reads back every number
+//     the step touched with one GetMany, the four counts of every tenant
+//     and of all with CountByStatus, and the history of the touched numbers
+//     (of 6 of them, drawn, when more were touched); PruneHistory's count,
+//     checked at every prune step and, for every event left, at the end of
+//     every sequence, catches an event missing or extra anywhere else. A
+//     "verifyAll" step, drawn at random, and the end of every sequence read
+//     back the whole universe. Large batches are derived from one drawn
+//     seed (cheap to generate); small ones are drawn element by element so
+//     that rapid shrinks them well. The model never calls Put, whose events
+//     carry a time the suite cannot know; imports carry drawn times, some
+//     shared with batch actions, so the tie rule of the history's order is
+//     met.
 //   - Mid-batch cancellation needs no timing: the context answers "not
 //     done" to its first k calls of Err or Done, whoever makes them
 //     (Service, store, database driver), and "cancelled" after. With e the
@@ -68,11 +106,16 @@
 //     at least every removal.ChunkSize numbers cannot process more than
 //     (k-e)*ChunkSize numbers; the test asserts that bound for k between 1
 //     and 1000 (ten values on one action, two on each other), and that the
-//     store holds the model applied to exactly the
-//     reported prefix, with nothing beyond it touched.
-//   - The concurrency test learns the status each change came from by
-//     wrapping the store and recording Apply's outcomes, then checks flow
-//     conservation per number against the records read back with Get.
+//     store holds the model applied to exactly the reported prefix, with
+//     nothing beyond it touched.
+//   - The concurrency tests learn the status each change came from by
+//     wrapping the store and recording Apply's outcomes, then check flow
+//     conservation per number against the records read back, and each
+//     number's history against those changes. Every change they make is
+//     stamped with the service clock, so each number's events come back in
+//     the order they were written. They assume nothing of timing: the
+//     readers (walks, reconciliations, purges) go on until the writers have
+//     done a set number of changes, whatever the scheduler does.
 package storetest
 
 import (
@@ -141,8 +184,16 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 	t.Run("Validation", func(t *testing.T) { testValidation(t, newStore) })
 	t.Run("Cancellation", func(t *testing.T) { testCancellation(t, newStore) })
 	t.Run("Summary", func(t *testing.T) { testSummary(t, newStore) })
+	t.Run("List", func(t *testing.T) { testList(t, newStore) })
+	t.Run("History", func(t *testing.T) { testHistory(t, newStore) })
+	t.Run("Import", func(t *testing.T) { testImport(t, newStore) })
 	t.Run("Model", func(t *testing.T) { CheckModel(t, newStore(t), opts...) })
-	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, newStore(t), cfg) })
+	t.Run("Reconcile", func(t *testing.T) { testReconcile(t, newStore, cfg) })
+	t.Run("Purge", func(t *testing.T) { testPurge(t, newStore, cfg) })
+	t.Run("Concurrency", func(t *testing.T) {
+		t.Run("Batches", func(t *testing.T) { testConcurrency(t, newStore(t), cfg) })
+		t.Run("ListWalk", func(t *testing.T) { testListWalk(t, newStore(t), cfg) })
+	})
 }
 
 // modelRounds is how many rapid.Check calls give at least want sequences,
