@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/ocnumbers/ocnumbers/e164"
@@ -121,7 +122,7 @@ func (s *Service) History(ctx context.Context, telephoneNumber string, q History
 	if err != nil {
 		return EventPage{}, err
 	}
-	events, total, err := s.st.History(ctx, n, (page-1)*size, size)
+	events, total, err := s.st.History(ctx, n, offset(page, size), size)
 	if err != nil {
 		return EventPage{}, err
 	}
@@ -142,5 +143,20 @@ func (s *Service) History(ctx context.Context, telephoneNumber string, q History
 // PruneHistory deletes the history events older than before (At < before),
 // in chunks, and returns how many it deleted. Nothing prunes by default.
 func (s *Service) PruneHistory(ctx context.Context, before time.Time) (int, error) {
-	return s.st.PruneHistory(ctx, before.UTC().Truncate(time.Microsecond))
+	// Events are kept to the microsecond: a cut inside a microsecond is the
+	// next one, so that an event at T is pruned by any before after T.
+	cut := before.UTC().Truncate(time.Microsecond)
+	if cut.Before(before) {
+		cut = cut.Add(time.Microsecond)
+	}
+	return s.st.PruneHistory(ctx, cut)
+}
+
+// offset is (page-1)*size, or the largest int when that overflows: a page
+// so far past the end is empty either way.
+func offset(page, size int) int {
+	if page-1 > math.MaxInt/size {
+		return math.MaxInt
+	}
+	return (page - 1) * size
 }

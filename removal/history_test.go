@@ -2,6 +2,7 @@ package removal_test
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -94,5 +95,32 @@ func TestAuditCut(t *testing.T) {
 	}
 	if got := removal.AuditFrom(t.Context()); got != (removal.Audit{}) {
 		t.Errorf("AuditFrom(a context without one) = %+v", got)
+	}
+}
+
+// TestHistoryFarPage: a page number whose offset does not fit an int is a
+// page past the end, not an error nor another page.
+func TestHistoryFarPage(t *testing.T) {
+	_, svc := newCounting(t, 1, removal.Active)
+	page, err := svc.History(t.Context(), "+14255550000", removal.HistoryQuery{PageNumber: math.MaxInt, PageSize: removal.MaxPageSize})
+	if err != nil || len(page.Data) != 0 || page.TotalRecords != 1 || page.CurrentPage != math.MaxInt {
+		t.Errorf("History at page MaxInt = %+v, %v; want an empty page", page, err)
+	}
+}
+
+// TestPruneHistoryCutInsideMicrosecond: an event at T is pruned by a cut
+// anywhere after T, also within T's microsecond.
+func TestPruneHistoryCutInsideMicrosecond(t *testing.T) {
+	_, svc := newCounting(t, 1, removal.Active)
+	page, err := svc.History(t.Context(), "+14255550000", removal.HistoryQuery{})
+	if err != nil || len(page.Data) != 1 {
+		t.Fatal(page, err)
+	}
+	at := page.Data[0].At
+	if n, err := svc.PruneHistory(t.Context(), at); n != 0 || err != nil {
+		t.Errorf("PruneHistory(at) = %d, %v; want 0 (strictly older only)", n, err)
+	}
+	if n, err := svc.PruneHistory(t.Context(), at.Add(time.Nanosecond)); n != 1 || err != nil {
+		t.Errorf("PruneHistory(at + 1ns) = %d, %v; want 1", n, err)
 	}
 }

@@ -115,9 +115,7 @@ func (s *Service) List(ctx context.Context, q ListQuery) (NumberPage, error) {
 	tenant := ""
 	if q.MSTenantID != "" {
 		t, err := ParseTenantID(q.MSTenantID)
-		if err != nil {
-			return NumberPage{}, err
-		}
+		problems = appendProblems(problems, err)
 		tenant = t
 	}
 	for _, st := range q.Statuses {
@@ -127,10 +125,7 @@ func (s *Service) List(ctx context.Context, q ListQuery) (NumberPage, error) {
 		}
 	}
 	page, size, err := pageArgs(q.PageNumber, q.PageSize)
-	var ve *ValidationError
-	if errors.As(err, &ve) {
-		problems = append(problems, ve.Problems...)
-	}
+	problems = appendProblems(problems, err)
 	var after e164.Number
 	if q.After != "" {
 		n, err := e164.Parse(q.After)
@@ -183,6 +178,15 @@ func (s *Service) List(ctx context.Context, q ListQuery) (NumberPage, error) {
 		out.Data = data
 	}
 	return out, nil
+}
+
+// appendProblems adds the problems of a *ValidationError err to problems.
+func appendProblems(problems []Problem, err error) []Problem {
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		problems = append(problems, ve.Problems...)
+	}
+	return problems
 }
 
 // Get returns one stored number, Operator Connect or not. A telephoneNumber

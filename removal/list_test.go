@@ -135,6 +135,8 @@ func TestListValidation(t *testing.T) {
 		{"StatusesBad", removal.ListQuery{Statuses: []removal.NumberStatus{-1, 7}}, []problem{{"acquiredNumberStatus", "-1", q, -1}, {"acquiredNumberStatus", "7", q, -1}}},
 		{"StatusAndPage", removal.ListQuery{Statuses: []removal.NumberStatus{9}, PageSize: -1}, []problem{{"acquiredNumberStatus", "9", q, -1}, {"pageSize", "-1", q, -1}}},
 		{"Tenant", removal.ListQuery{MSTenantID: "tenant-1"}, []problem{{"msTenantId", "tenant-1", removal.CodeInvalidTenantID, -1}}},
+		{"TenantAndPageSize", removal.ListQuery{MSTenantID: "tenant-1", PageSize: -1}, []problem{
+			{"msTenantId", "tenant-1", removal.CodeInvalidTenantID, -1}, {"pageSize", "-1", removal.CodeInvalidQueryParameter, -1}}},
 		{"TenantNoHyphens", removal.ListQuery{MSTenantID: strings.ReplaceAll(tenantX, "-", "")}, []problem{{"msTenantId", strings.ReplaceAll(tenantX, "-", ""), removal.CodeInvalidTenantID, -1}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -56,16 +56,14 @@ func (s *Service) Purge(ctx context.Context, req PurgeRequest) (PurgeResult, err
 		problems = append(problems, Problem{Field: "limit", Index: -1, Value: strconv.Itoa(req.Limit), Code: CodeInvalidRequestBody,
 			Message: "limit is " + strconv.Itoa(req.Limit) + "; it must be from 1 to " + strconv.Itoa(MaxPurgeLimit)})
 	}
-	if problems != nil {
-		return PurgeResult{}, &ValidationError{Problems: problems}
-	}
 	tenant := ""
 	if req.MSTenantID != "" {
 		t, err := ParseTenantID(req.MSTenantID)
-		if err != nil {
-			return PurgeResult{}, err
-		}
+		problems = appendProblems(problems, err)
 		tenant = t
+	}
+	if problems != nil {
+		return PurgeResult{}, &ValidationError{Problems: problems}
 	}
 	if err := ctx.Err(); err != nil {
 		return PurgeResult{}, err

@@ -25,6 +25,8 @@ func TestPurgeValidation(t *testing.T) {
 		{"LimitNegative", removal.PurgeRequest{Limit: -1}, []problem{{"limit", "-1", b, -1}}},
 		{"Both", removal.PurgeRequest{OlderThan: -time.Hour, Limit: 1 << 40}, []problem{{"olderThan", "-1h0m0s", b, -1}, {"limit", "1099511627776", b, -1}}},
 		{"Tenant", removal.PurgeRequest{MSTenantID: "not-a-guid"}, []problem{{"msTenantId", "not-a-guid", removal.CodeInvalidTenantID, -1}}},
+		{"TenantAndLimit", removal.PurgeRequest{MSTenantID: "not-a-guid", Limit: -1}, []problem{
+			{"limit", "-1", removal.CodeInvalidRequestBody, -1}, {"msTenantId", "not-a-guid", removal.CodeInvalidTenantID, -1}}},
 		{"TenantUpperNoBraceEnd", removal.PurgeRequest{MSTenantID: "{" + strings.ToUpper(tenantX)}, []problem{{"msTenantId", "{" + strings.ToUpper(tenantX), removal.CodeInvalidTenantID, -1}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

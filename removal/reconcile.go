@@ -220,22 +220,22 @@ func validateReconcile(req ReconcileRequest) (string, []uint64, int, error) {
 		return "", nil, 0, &ValidationError{Problems: problems}
 	}
 	tenant, err := ParseTenantID(req.MSTenantID)
-	if err != nil {
-		return "", nil, 0, err
-	}
+	problems = appendProblems(problems, err)
 	pct := DefaultMaxMarkPercent
 	if req.MaxMarkPercent != nil {
 		pct = *req.MaxMarkPercent
 		if pct < 0 || pct > 100 {
-			return "", nil, 0, &ValidationError{Problems: []Problem{{Field: "maxMarkPercent", Index: -1,
+			problems = append(problems, Problem{Field: "maxMarkPercent", Index: -1,
 				Value: strconv.Itoa(pct), Code: CodeInvalidRequestBody,
-				Message: "maxMarkPercent is " + strconv.Itoa(pct) + "; it must be from 0 to 100"}}}
+				Message: "maxMarkPercent is " + strconv.Itoa(pct) + "; it must be from 0 to 100"})
 		}
 	}
 	if n := len(req.TelephoneNumbers); n > MaxAcquiredNumbers {
-		return "", nil, 0, &ValidationError{Problems: []Problem{{Field: "telephoneNumbers", Index: -1,
+		// Too long a list is reported without examining its elements.
+		problems = append(problems, Problem{Field: "telephoneNumbers", Index: -1,
 			Value: strconv.Itoa(n), Code: CodeBatchSizeOutOfRange,
-			Message: "telephoneNumbers holds " + strconv.Itoa(n) + " numbers; the acquired list may hold at most " + strconv.Itoa(MaxAcquiredNumbers)}}}
+			Message: "telephoneNumbers holds " + strconv.Itoa(n) + " numbers; the acquired list may hold at most " + strconv.Itoa(MaxAcquiredNumbers)})
+		return "", nil, 0, &ValidationError{Problems: problems}
 	}
 	keys := make([]uint64, 0, len(req.TelephoneNumbers))
 	bad := 0

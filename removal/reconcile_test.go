@@ -37,6 +37,8 @@ func TestReconcileValidation(t *testing.T) {
 		{"NullBoth", removal.ReconcileRequest{}, []problem{{"msTenantId", "", removal.CodeNullRequestBody, -1}, {"telephoneNumbers", "", removal.CodeNullRequestBody, -1}}},
 		{"NullListBadTenant", removal.ReconcileRequest{MSTenantID: "x"}, []problem{{"telephoneNumbers", "", removal.CodeNullRequestBody, -1}}},
 		{"BadTenant", removal.ReconcileRequest{MSTenantID: "{" + tenantX, TelephoneNumbers: []string{}}, []problem{{"msTenantId", "{" + tenantX, removal.CodeInvalidTenantID, -1}}},
+		{"BadTenantAndNumber", removal.ReconcileRequest{MSTenantID: "{" + tenantX, TelephoneNumbers: []string{"+1"}}, []problem{
+			{"msTenantId", "{" + tenantX, removal.CodeInvalidTenantID, -1}, {"telephoneNumbers[0]", "+1", removal.CodeInvalidTelephoneNumber, 0}}},
 		{"PercentNegative", removal.ReconcileRequest{MSTenantID: tenantX, TelephoneNumbers: []string{}, MaxMarkPercent: pct(-1)},
 			[]problem{{"maxMarkPercent", "-1", removal.CodeInvalidRequestBody, -1}}},
 		{"Percent101", removal.ReconcileRequest{MSTenantID: tenantX, TelephoneNumbers: []string{}, MaxMarkPercent: pct(101)},

@@ -85,7 +85,7 @@ type ImportOptions struct {
 // ImportResult counts what an Import did.
 type ImportResult struct {
 	Inserted int // numbers not stored before
-	Updated  int // numbers already stored, written as the mode says
+	Updated  int // numbers already stored (written as the mode says, changed or not)
 	// StatusKept counts, for Merge, the stored numbers whose status was kept
 	// although the record gave another.
 	StatusKept int
@@ -109,8 +109,8 @@ type Store interface {
 	// the index. A number inserted gets an EventImport event (no FromStatus,
 	// ToStatus its status); a stored number whose status Replace rewrites
 	// gets one from the old status to the new; nothing else writes an event.
-	// Events carry opts.At and the audit of removal.AuditFrom(ctx). Import
-	// with no numbers does nothing.
+	// Events carry opts.At, the audit of removal.AuditFrom(ctx) and the
+	// number's tenant after the import. Import with no numbers does nothing.
 	Import(ctx context.Context, numbers []Number, opts ImportOptions) (ImportResult, error)
 }
 
