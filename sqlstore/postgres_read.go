@@ -80,7 +80,10 @@ func (d *pgDriver) queryNumbers(ctx context.Context, out []store.Number, q strin
 }
 
 // list is one SELECT in telephone_number order: the column is COLLATE
-// "C", so the order is byte order.
+// "C", so the order is byte order. Several statuses of Operator Connect
+// numbers are one ordered, limited subquery per status, each on the
+// status's entries of an index in number order, merged (Merge Append)
+// rather than sorted.
 func (d *pgDriver) list(ctx context.Context, q removal.NumberQuery) ([]store.Number, error) {
 	var where []string
 	var args []any
@@ -94,24 +97,34 @@ func (d *pgDriver) list(ctx context.Context, q removal.NumberQuery) ([]store.Num
 	if q.MSTenantID != "" {
 		where = append(where, "ms_tenant_id = "+arg(q.MSTenantID))
 	}
-	switch len(q.Statuses) {
-	case 0:
-	case 1:
-		where = append(where, "status = "+arg(int16(q.Statuses[0])))
-	default:
-		sts := make([]int16, len(q.Statuses))
-		for i, st := range q.Statuses {
-			sts[i] = int16(st)
-		}
-		where = append(where, "status = ANY(CAST("+arg(sts)+" AS smallint[]))")
-	}
 	if !q.ChangedAtOrBefore.IsZero() {
 		where = append(where, "status_changed_at <= "+arg(q.ChangedAtOrBefore))
 	}
 	if q.After != "" {
 		where = append(where, "telephone_number > "+arg(string(q.After)))
 	}
-	query := "SELECT " + pgCols + " FROM " + d.n.numbers
+	from := d.n.numbers
+	switch {
+	case len(q.Statuses) == 1:
+		where = append(where, "status = "+arg(int16(q.Statuses[0])))
+	case len(q.Statuses) > 1 && q.IncludeNotOperatorConnect:
+		sts := make([]int16, len(q.Statuses))
+		for i, st := range q.Statuses {
+			sts[i] = int16(st)
+		}
+		where = append(where, "status = ANY(CAST("+arg(sts)+" AS smallint[]))")
+	case len(q.Statuses) > 1:
+		common := strings.Join(where, " AND ")
+		inner := arg(q.Limit + q.Offset)
+		parts := make([]string, len(q.Statuses))
+		for i, st := range q.Statuses {
+			parts[i] = "(SELECT " + pgCols + " FROM " + d.n.numbers + " WHERE " + common + " AND status = " + arg(int16(st)) +
+				" ORDER BY telephone_number LIMIT " + inner + ")"
+		}
+		from = "(" + strings.Join(parts, " UNION ALL ") + ") AS u"
+		where = nil
+	}
+	query := "SELECT " + pgCols + " FROM " + from
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -119,27 +132,13 @@ func (d *pgDriver) list(ctx context.Context, q removal.NumberQuery) ([]store.Num
 	return d.queryNumbers(ctx, nil, query, args...)
 }
 
-// count counts rows. Counts of MarkedForRemoval and ReadyForRemoval, which
-// is what Summary asks, read only the partial index of those rows; other
-// statuses are counted from the table.
-func (d *pgDriver) count(ctx context.Context, msTenantID string, statuses []removal.NumberStatus) ([4]int, error) {
-	indexed := true
-	for _, st := range statuses {
-		if st != removal.MarkedForRemoval && st != removal.ReadyForRemoval {
-			indexed = false
-		}
-	}
-	var query string
-	var args []any
-	switch {
-	case indexed && msTenantID == "":
-		query = d.q.countIdx
-	case indexed:
-		query, args = d.q.countIdxT, []any{msTenantID}
-	case msTenantID == "":
-		query = d.q.countAll
-	default:
-		query, args = d.q.countAllT, []any{msTenantID}
+// count reads the counters: the counts rows of the tenant (or all) plus
+// their deltas not yet folded. Reading more than foldAbove deltas starts a
+// fold in the background.
+func (d *pgDriver) count(ctx context.Context, msTenantID string, _ []removal.NumberStatus) ([4]int, error) {
+	query, args := d.q.count, []any(nil)
+	if msTenantID != "" {
+		query, args = d.q.countT, []any{msTenantID}
 	}
 	var byStatus [4]int
 	rows, err := d.db.QueryContext(ctx, query, args...)
@@ -147,21 +146,30 @@ func (d *pgDriver) count(ctx context.Context, msTenantID string, statuses []remo
 		return byStatus, pgErr(err)
 	}
 	defer rows.Close()
+	deltas := 0
 	for rows.Next() {
-		var st, n int
-		if err := rows.Scan(&st, &n); err != nil {
+		var st, n, k int
+		if err := rows.Scan(&st, &n, &k); err != nil {
 			return byStatus, err
 		}
 		if st >= 0 && st < len(byStatus) {
 			byStatus[st] = n
 		}
+		deltas += k
 	}
-	return byStatus, pgErr(rows.Err())
+	if err := rows.Err(); err != nil {
+		return byStatus, pgErr(err)
+	}
+	if deltas > foldAbove {
+		d.startFold()
+	}
+	return byStatus, nil
 }
 
-// history reads one page and the total in one statement (COUNT(*) OVER
-// the number's events), so both come from one snapshot; only a page past
-// the end needs a second statement for the total.
+// history reads one page, newest first on the (number, at, id) index, and
+// the total (an index-only count of the number's entries) in one
+// statement, so both come from one snapshot; only a page past the end
+// needs a second statement for the total.
 func (d *pgDriver) history(ctx context.Context, n e164.Number, offset, limit int) ([]removal.Event, int, error) {
 	rows, err := d.db.QueryContext(ctx, d.q.history, string(n), limit, offset)
 	if err != nil {

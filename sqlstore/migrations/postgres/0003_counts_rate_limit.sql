@@ -1,0 +1,97 @@
+-- Counts kept with every change, and the rate limiter's table.
+
+-- Per-tenant, per-status counts of the Operator Connect numbers, kept in
+-- the same transaction as every change, so that Summary and list totals
+-- read a few rows instead of counting the table. A count is n of its row
+-- in counts plus the d of its rows in counts_delta.
+--
+-- Writers never update counts: each adds its changes to its own rows of
+-- counts_delta, keyed by its backend's process id (slot), which no other
+-- open transaction shares, so concurrent writers never wait for each other
+-- on a count. A fold moves counts_delta rows into counts from time to time
+-- (any process, one at a time, skipping rows a writer holds).
+CREATE TABLE {{counts}} (
+    ms_tenant_id text COLLATE "C" NOT NULL,
+    status       smallint NOT NULL CHECK (status BETWEEN 0 AND 3),
+    n            bigint   NOT NULL,
+    PRIMARY KEY (ms_tenant_id, status)
+);
+
+CREATE TABLE {{counts_delta}} (
+    ms_tenant_id text COLLATE "C" NOT NULL,
+    status       smallint NOT NULL CHECK (status BETWEEN 0 AND 3),
+    slot         bigint   NOT NULL,
+    d            bigint   NOT NULL,
+    PRIMARY KEY (ms_tenant_id, status, slot)
+) WITH (fillfactor = 50);
+
+-- The backfill counts the rows as they are: no writer may change them
+-- until this transaction commits.
+LOCK TABLE {{numbers}} IN SHARE MODE;
+
+INSERT INTO {{counts}} (ms_tenant_id, status, n)
+SELECT ms_tenant_id, status, COUNT(*) FROM {{numbers}}
+WHERE operator_connect GROUP BY ms_tenant_id, status;
+
+-- Summary no longer reads the rows.
+DROP INDEX IF EXISTS {{numbers_removal_idx}};
+
+-- The limiter: for each name, a ring of the last "size" admission times
+-- (slot 0 to size-1) and a head row (slot -1) holding the number of
+-- admissions so far (next) and the ring's size. A request is admitted when
+-- the admission "size" places back is at least one window old; the head
+-- row's lock orders the decisions of every process.
+CREATE TABLE {{rate_limit}} (
+    name text COLLATE "C" NOT NULL,
+    slot integer NOT NULL,
+    at   timestamptz,
+    next bigint,
+    size integer,
+    PRIMARY KEY (name, slot)
+);
+
+-- allow(name, limit, window in microseconds): admitted, and when refused
+-- the microseconds until the oldest admission in the window leaves it. The
+-- time is the database's clock, read after the head row's lock is granted,
+-- so that instances on several machines agree and decisions are in lock
+-- order. A changed limit starts the ring anew.
+CREATE FUNCTION {{rate_limit_allow}}(p_name text, p_limit integer, p_window_us bigint,
+    OUT allowed boolean, OUT retry_after_us bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    h_next bigint;
+    h_size integer;
+    s integer;
+    t timestamptz;
+    oldest timestamptz;
+    win interval := p_window_us * interval '1 microsecond';
+BEGIN
+    SELECT r.next, r.size INTO h_next, h_size FROM {{rate_limit}} AS r
+        WHERE r.name = p_name AND r.slot = -1 FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO {{rate_limit}} (name, slot, next, size) VALUES (p_name, -1, 0, p_limit)
+            ON CONFLICT (name, slot) DO NOTHING;
+        SELECT r.next, r.size INTO h_next, h_size FROM {{rate_limit}} AS r
+            WHERE r.name = p_name AND r.slot = -1 FOR UPDATE;
+    END IF;
+    IF h_size <> p_limit THEN
+        DELETE FROM {{rate_limit}} AS r WHERE r.name = p_name AND r.slot >= 0;
+        h_next := 0;
+        h_size := p_limit;
+        UPDATE {{rate_limit}} AS r SET next = 0, size = p_limit WHERE r.name = p_name AND r.slot = -1;
+    END IF;
+    t := clock_timestamp();
+    s := (h_next % p_limit)::integer;
+    SELECT r.at INTO oldest FROM {{rate_limit}} AS r WHERE r.name = p_name AND r.slot = s;
+    IF oldest IS NOT NULL AND oldest > t - win THEN
+        allowed := false;
+        retry_after_us := GREATEST(1, CEIL(EXTRACT(EPOCH FROM (oldest + win - t)) * 1000000))::bigint;
+        RETURN;
+    END IF;
+    INSERT INTO {{rate_limit}} AS r (name, slot, at) VALUES (p_name, s, t)
+        ON CONFLICT (name, slot) DO UPDATE SET at = excluded.at;
+    UPDATE {{rate_limit}} AS r SET next = h_next + 1 WHERE r.name = p_name AND r.slot = -1;
+    allowed := true;
+    retry_after_us := 0;
+END
+$$;
