@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"time"
+
+	"github.com/ocnumbers/ocnumbers/removal"
 )
 
 // PostgreSQL counter modes, for SetCounterMode.
@@ -45,3 +47,7 @@ func (s *Store) SetAfterFirst(f func()) { s.drv.(*pgDriver).afterFirst = f }
 
 // ApplyQuery is the PostgreSQL batch statement.
 func (s *Store) ApplyQuery() string { d := s.drv.(*pgDriver); return d.q.apply[d.counterMode] }
+
+// ListQuery is the PostgreSQL statement of ListNumbers and its arguments
+// (q as the Store passes it on: statuses valid, sorted, each once).
+func (s *Store) ListQuery(q removal.NumberQuery) (string, []any) { return s.drv.(*pgDriver).listSQL(q) }

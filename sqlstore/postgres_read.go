@@ -85,6 +85,12 @@ func (d *pgDriver) queryNumbers(ctx context.Context, out []store.Number, q strin
 // status's entries of an index in number order, merged (Merge Append)
 // rather than sorted.
 func (d *pgDriver) list(ctx context.Context, q removal.NumberQuery) ([]store.Number, error) {
+	query, args := d.listSQL(q)
+	return d.queryNumbers(ctx, nil, query, args...)
+}
+
+// listSQL returns the statement of list and its arguments.
+func (d *pgDriver) listSQL(q removal.NumberQuery) (string, []any) {
 	var where []string
 	var args []any
 	arg := func(v any) string {
@@ -129,7 +135,7 @@ func (d *pgDriver) list(ctx context.Context, q removal.NumberQuery) ([]store.Num
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
 	query += " ORDER BY telephone_number LIMIT " + arg(q.Limit) + " OFFSET " + arg(q.Offset)
-	return d.queryNumbers(ctx, nil, query, args...)
+	return query, args
 }
 
 // count reads the counters: the counts rows of the tenant (or all) plus

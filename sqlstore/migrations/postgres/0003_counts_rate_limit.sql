@@ -33,8 +33,19 @@ INSERT INTO {{counts}} (ms_tenant_id, status, n)
 SELECT ms_tenant_id, status, COUNT(*) FROM {{numbers}}
 WHERE operator_connect GROUP BY ms_tenant_id, status;
 
--- Summary no longer reads the rows.
-DROP INDEX IF EXISTS {{numbers_removal_idx}};
+-- Summary no longer reads the rows: drop the index that served it (found
+-- through its table, since index names are not schema-qualified).
+DO $$
+DECLARE
+    idx regclass;
+BEGIN
+    SELECT c.oid::regclass INTO idx FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid
+        WHERE i.indrelid = '{{numbers}}'::regclass AND '"' || c.relname || '"' = '{{numbers_removal_idx}}';
+    IF idx IS NOT NULL THEN
+        EXECUTE 'DROP INDEX ' || idx::text;
+    END IF;
+END
+$$;
 
 -- The limiter: for each name, a ring of the last "size" admission times
 -- (slot 0 to size-1) and a head row (slot -1) holding the number of
