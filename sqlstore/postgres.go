@@ -62,6 +62,8 @@ type pgDriver struct {
 	// counterMode is how Apply keeps the counts (pgCountSlots unless a
 	// benchmark says otherwise).
 	counterMode int
+	// noHistory is 1 when a benchmark switches Apply's history off.
+	noHistory int
 
 	// writes counts write transactions since the last fold this process
 	// started; folding is set while a background fold runs.

@@ -46,7 +46,20 @@ func (s *Store) Allow(ctx context.Context, name string, limit int, window time.D
 func (s *Store) SetAfterFirst(f func()) { s.drv.(*pgDriver).afterFirst = f }
 
 // ApplyQuery is the PostgreSQL batch statement.
-func (s *Store) ApplyQuery() string { d := s.drv.(*pgDriver); return d.q.apply[d.counterMode] }
+func (s *Store) ApplyQuery() string {
+	d := s.drv.(*pgDriver)
+	return d.q.apply[d.counterMode][d.noHistory]
+}
+
+// SetHistory switches Apply's history on or off on PostgreSQL (a
+// benchmark switch).
+func (s *Store) SetHistory(on bool) {
+	d := s.drv.(*pgDriver)
+	d.noHistory = 0
+	if !on {
+		d.noHistory = 1
+	}
+}
 
 // ListQuery is the PostgreSQL statement of ListNumbers and its arguments
 // (q as the Store passes it on: statuses valid, sorted, each once).

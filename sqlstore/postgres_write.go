@@ -22,19 +22,18 @@ import (
 type pgQueries struct {
 	get       string
 	getMany   string
-	countIdx  string // global recount of the removal statuses, over the rows
-	countIdxT string // per-tenant recount of the removal statuses, over the rows
-	count     string // global counts, from the counters
-	countT    string // per-tenant counts, from the counters
-	apply     [pgCountModes]string
-	deleteAny string // delete and classify a batch
-	merge     string // import a chunk, keeping stored statuses
-	replace   string // import a chunk, writing every column
-	addCounts string // add counts from arrays (after a COPY)
-	fold      string // move a bounded number of count deltas into counts
-	history   string // one page of a number's events, and their total
-	historyN  string // the number of a number's events
-	prune     string // one chunk of old events
+	countIdx  string                  // global recount of the removal statuses, over the rows
+	countIdxT string                  // per-tenant recount of the removal statuses, over the rows
+	count     string                  // the counts of a tenant or of all, from the counters
+	apply     [pgCountModes][2]string // by counter mode, then history on (0) or off (1)
+	deleteAny string                  // delete and classify a batch
+	merge     string                  // import a chunk, keeping stored statuses
+	replace   string                  // import a chunk, writing every column
+	addCounts string                  // add counts from arrays (after a COPY)
+	fold      string                  // move a bounded number of count deltas into counts
+	history   string                  // one page of a number's events, and their total
+	historyN  string                  // the number of a number's events
+	prune     string                  // one chunk of old events
 }
 
 // How Apply keeps the counts; the modes other than pgCountSlots exist
@@ -67,11 +66,10 @@ func buildPgQueries(n names) pgQueries {
 		getMany:   "SELECT " + pgCols + " FROM " + t + " WHERE telephone_number = ANY($1) ORDER BY telephone_number",
 		countIdx:  "SELECT status, COUNT(*) FROM " + t + " WHERE status IN (2, 3) AND operator_connect GROUP BY status",
 		countIdxT: "SELECT status, COUNT(*) FROM " + t + " WHERE ms_tenant_id = $1 AND status IN (2, 3) AND operator_connect GROUP BY status",
-		// The counts, and how many delta rows were read (to fold when
+		// The counts of one tenant, or of all ("": the rows every change
+		// also adds to), and how many delta rows were read (to fold when
 		// there are many).
-		count: "SELECT status, CAST(SUM(n) AS bigint), COUNT(*) FILTER (WHERE delta) FROM (SELECT status, n, false AS delta FROM " + c +
-			" UNION ALL SELECT status, d, true FROM " + cd + ") AS u GROUP BY status",
-		countT: "SELECT status, CAST(SUM(n) AS bigint), COUNT(*) FILTER (WHERE delta) FROM (SELECT status, n, false AS delta FROM " + c + " WHERE ms_tenant_id = $1" +
+		count: "SELECT status, CAST(SUM(n) AS bigint), COUNT(*) FILTER (WHERE delta) FROM (SELECT status, n, false AS delta FROM " + c + " WHERE ms_tenant_id = $1" +
 			" UNION ALL SELECT status, d, true FROM " + cd + " WHERE ms_tenant_id = $1) AS u GROUP BY status",
 		deleteAny: "WITH req AS (SELECT telephone_number, ms_tenant_id, operator_connect, status FROM " + t +
 			" WHERE telephone_number = ANY($1) ORDER BY telephone_number FOR UPDATE)," +
@@ -80,7 +78,8 @@ func buildPgQueries(n names) pgQueries {
 			" ev AS (INSERT INTO " + h + " (" + pgEventCols + ")" +
 			" SELECT telephone_number, ms_tenant_id, 'purge', CAST(3 AS smallint), CAST(NULL AS smallint), CAST($2 AS timestamptz)," +
 			" NULLIF(CAST($3 AS text), ''), NULLIF(CAST($4 AS text), '') FROM del)," +
-			" cnt AS (" + pgSlotUpsert(cd, "SELECT ms_tenant_id, CAST(3 AS smallint), -COUNT(*) FROM del WHERE operator_connect GROUP BY ms_tenant_id") + ")" +
+			" cnt AS (" + pgSlotUpsert(cd, "SELECT k.t, CAST(3 AS smallint), -COUNT(*) FROM del CROSS JOIN LATERAL (VALUES (del.ms_tenant_id), ('')) AS k(t)"+
+			" WHERE operator_connect GROUP BY k.t") + ")" +
 			" SELECT req.telephone_number, req.operator_connect, req.status, del.telephone_number IS NOT NULL" +
 			" FROM req LEFT JOIN del ON del.telephone_number = req.telephone_number",
 		merge:     pgImportSQL(t, h, cd, false),
@@ -99,15 +98,23 @@ func buildPgQueries(n names) pgQueries {
 		historyN: "SELECT COUNT(*) FROM " + h + " WHERE telephone_number = $1",
 		prune:    "DELETE FROM " + h + " WHERE id IN (SELECT id FROM " + h + " WHERE at < $1 ORDER BY at LIMIT $2)",
 	}
-	// The moved rows' count changes: -1 in the old status, +1 in the new.
-	moved := "SELECT ms_tenant_id, x.s, SUM(x.v) FROM upd CROSS JOIN LATERAL (VALUES (upd.old, -1), (CAST($1 AS smallint), 1)) AS x(s, v)" +
+	// The moved rows' count changes: -1 in the old status, +1 in the new,
+	// for the tenant and for all (""). movedT: for the tenant only.
+	moved := "SELECT k.t, x.s, SUM(x.v) FROM upd CROSS JOIN LATERAL (VALUES (upd.old, -1), (CAST($1 AS smallint), 1)) AS x(s, v)" +
+		" CROSS JOIN LATERAL (VALUES (upd.ms_tenant_id), ('')) AS k(t) GROUP BY k.t, x.s"
+	movedT := "SELECT ms_tenant_id, x.s, SUM(x.v) FROM upd CROSS JOIN LATERAL (VALUES (upd.old, -1), (CAST($1 AS smallint), 1)) AS x(s, v)" +
 		" GROUP BY ms_tenant_id, x.s"
-	q.apply[pgCountSlots] = pgApplySQL(t, h, " cnt AS ("+pgSlotUpsert(cd, moved)+"),")
-	q.apply[pgCountRows] = pgApplySQL(t, h, " cnt AS (INSERT INTO "+c+" AS c (ms_tenant_id, status, n) "+moved+" ORDER BY 1, 2"+
-		" ON CONFLICT (ms_tenant_id, status) DO UPDATE SET n = c.n + excluded.n),")
-	q.apply[pgCountInserts] = pgApplySQL(t, h, " cnt AS (INSERT INTO "+cd+" (ms_tenant_id, status, d, slot) "+
-		strings.Replace(moved, "SUM(x.v)", "SUM(x.v), -CAST(txid_current() AS bigint)", 1)+"),")
-	q.apply[pgCountOff] = pgApplySQL(t, h, "")
+	cnt := [pgCountModes]string{
+		pgCountSlots: " cnt AS (" + pgSlotUpsert(cd, moved) + "),",
+		pgCountRows: " cnt AS (INSERT INTO " + c + " AS c (ms_tenant_id, status, n) " + movedT + " ORDER BY 1, 2" +
+			" ON CONFLICT (ms_tenant_id, status) DO UPDATE SET n = c.n + excluded.n),",
+		pgCountInserts: " cnt AS (INSERT INTO " + cd + " (ms_tenant_id, status, d, slot) " +
+			strings.Replace(moved, "SUM(x.v)", "SUM(x.v), -CAST(txid_current() AS bigint)", 1) + "),",
+	}
+	for mode := range q.apply {
+		q.apply[mode][0] = pgApplySQL(t, h, true, cnt[mode])
+		q.apply[mode][1] = pgApplySQL(t, h, false, cnt[mode])
+	}
 	return q
 }
 
@@ -127,17 +134,22 @@ func pgSlotUpsert(cd, sel string) string {
 // the sort) and, under READ COMMITTED, yields each row's newest version
 // once its lock is granted; upd moves the locked rows in a From status,
 // reporting the status it moved from; ev writes their events and cnt
-// (given, with its trailing comma, or "") their counts. It returns one row
-// per stored number: number, operator_connect, old status, moved.
-func pgApplySQL(t, h, cnt string) string {
+// (given, with its trailing comma, or "") their counts; without history
+// (for benchmarks) ev is left out. It returns one row per stored number:
+// number, operator_connect, old status, moved.
+func pgApplySQL(t, h string, history bool, cnt string) string {
+	ev := " ev AS (INSERT INTO " + h + " (" + pgEventCols + ")" +
+		" SELECT telephone_number, ms_tenant_id, CAST($5 AS text), old, CAST($1 AS smallint), CAST($2 AS timestamptz)," +
+		" NULLIF(CAST($6 AS text), ''), NULLIF(CAST($7 AS text), '') FROM upd),"
+	if !history {
+		// The arguments stay in use, so that both statements take the same.
+		ev = " ev AS (SELECT CAST($5 AS text), CAST($6 AS text), CAST($7 AS text)),"
+	}
 	return "WITH req AS (SELECT telephone_number, ms_tenant_id, operator_connect, status FROM " + t +
 		" WHERE telephone_number = ANY($3) ORDER BY telephone_number FOR NO KEY UPDATE)," +
 		" upd AS (UPDATE " + t + " AS t SET status = $1, status_changed_at = $2 FROM req" +
 		" WHERE t.telephone_number = req.telephone_number AND t.telephone_number = ANY($3) AND req.operator_connect AND req.status = ANY($4)" +
-		" RETURNING t.telephone_number, t.ms_tenant_id, req.status AS old)," +
-		" ev AS (INSERT INTO " + h + " (" + pgEventCols + ")" +
-		" SELECT telephone_number, ms_tenant_id, CAST($5 AS text), old, CAST($1 AS smallint), CAST($2 AS timestamptz)," +
-		" NULLIF(CAST($6 AS text), ''), NULLIF(CAST($7 AS text), '') FROM upd)," + cnt +
+		" RETURNING t.telephone_number, t.ms_tenant_id, req.status AS old)," + ev + cnt +
 		" done AS (SELECT telephone_number FROM upd)" +
 		" SELECT req.telephone_number, req.operator_connect, req.status, done.telephone_number IS NOT NULL" +
 		" FROM req LEFT JOIN done ON done.telephone_number = req.telephone_number"
@@ -170,8 +182,9 @@ func pgImportSQL(t, h, cd string, replace bool) string {
 		" SELECT up.telephone_number, up.ms_tenant_id, 'import', old.status, up.status, CAST($6 AS timestamptz)," +
 		" NULLIF(CAST($7 AS text), ''), NULLIF(CAST($8 AS text), '')" +
 		" FROM up LEFT JOIN old USING (telephone_number) WHERE old.status IS DISTINCT FROM up.status)," +
-		" cnt AS (" + pgSlotUpsert(cd, "SELECT ms_tenant_id, status, SUM(v) FROM (SELECT ms_tenant_id, status, -1 AS v FROM old WHERE operator_connect"+
-		" UNION ALL SELECT ms_tenant_id, status, 1 FROM up WHERE operator_connect) AS x GROUP BY ms_tenant_id, status") + ")" +
+		" cnt AS (" + pgSlotUpsert(cd, "SELECT k.t, status, SUM(v) FROM (SELECT ms_tenant_id, status, -1 AS v FROM old WHERE operator_connect"+
+		" UNION ALL SELECT ms_tenant_id, status, 1 FROM up WHERE operator_connect) AS x CROSS JOIN LATERAL (VALUES (x.ms_tenant_id), ('')) AS k(t)"+
+		" GROUP BY k.t, status") + ")" +
 		" SELECT COUNT(*) - COUNT(old.telephone_number), COUNT(old.telephone_number), COUNT(*) FILTER (WHERE old.status <> input.status)" +
 		" FROM input LEFT JOIN old USING (telephone_number)"
 }
@@ -194,7 +207,7 @@ func (d *pgDriver) apply(ctx context.Context, numbers []e164.Number, c removal.C
 	var out []removal.Outcome
 	err = d.writeTx(ctx, txOpts{}, func(tx *pgTx) error {
 		b := tx.batch()
-		b.Queue(d.q.apply[d.counterMode], int16(c.To), c.At, arg, from, string(c.Event), a.TraceID, a.Actor)
+		b.Queue(d.q.apply[d.counterMode][d.noHistory], int16(c.To), c.At, arg, from, string(c.Event), a.TraceID, a.Actor)
 		var err error
 		out, err = d.runBatch(ctx, tx, b, numbers)
 		return err
@@ -388,6 +401,7 @@ func (d *pgDriver) copyNew(ctx context.Context, tx *pgTx, numbers []store.Number
 	for _, n := range numbers {
 		if n.OperatorConnect {
 			counts[key{n.MSTenantID, n.Status}]++
+			counts[key{"", n.Status}]++ // all tenants
 		}
 	}
 	var tenants []string

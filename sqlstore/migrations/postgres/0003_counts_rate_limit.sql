@@ -2,8 +2,9 @@
 
 -- Per-tenant, per-status counts of the Operator Connect numbers, kept in
 -- the same transaction as every change, so that Summary and list totals
--- read a few rows instead of counting the table. A count is n of its row
--- in counts plus the d of its rows in counts_delta.
+-- read a few rows instead of counting the table; the tenant '' holds the
+-- counts of all tenants. A count is n of its row in counts plus the d of
+-- its rows in counts_delta.
 --
 -- Writers never update counts: each adds its changes to its own rows of
 -- counts_delta, keyed by its backend's process id (slot), which no other
@@ -30,8 +31,8 @@ CREATE TABLE {{counts_delta}} (
 LOCK TABLE {{numbers}} IN SHARE MODE;
 
 INSERT INTO {{counts}} (ms_tenant_id, status, n)
-SELECT ms_tenant_id, status, COUNT(*) FROM {{numbers}}
-WHERE operator_connect GROUP BY ms_tenant_id, status;
+SELECT COALESCE(ms_tenant_id, ''), status, COUNT(*) FROM {{numbers}}
+WHERE operator_connect GROUP BY GROUPING SETS ((ms_tenant_id, status), (status));
 
 -- Summary no longer reads the rows: drop the index that served it (found
 -- through its table, since index names are not schema-qualified).
