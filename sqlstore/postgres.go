@@ -326,11 +326,7 @@ func deadBeforeSent(conn *pgx.Conn, err error, final bool) bool {
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
-		switch {
-		case pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03", strings.HasPrefix(pe.Code, "08"):
-			return true
-		}
-		return false
+		return pgDeadConn(err)
 	}
 	return !final
 }

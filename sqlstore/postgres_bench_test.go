@@ -269,7 +269,7 @@ func BenchmarkPostgresPrune(b *testing.B) {
 		}
 	})
 	b.Run("Raw", func(b *testing.B) {
-		q := "DELETE FROM " + h + " WHERE id IN (SELECT id FROM " + h + " WHERE at < $1 ORDER BY at LIMIT 10000)"
+		q := "DELETE FROM " + h + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + h + " WHERE at < $1 ORDER BY at LIMIT 10000))"
 		for b.Loop() {
 			fill(b)
 			total := int64(0)
@@ -430,22 +430,25 @@ func BenchmarkPostgresConcurrent(b *testing.B) {
 		t := base.TableName()
 		base.Close()
 		for _, conc := range []int{1, 8, 32} {
-			modes := []int{sqlstore.CountSlots}
-			if conc == 32 {
-				modes = append(modes, sqlstore.CountRows, sqlstore.CountInserts)
+			type variant struct {
+				name    string
+				mode    int
+				history bool
 			}
-			for _, mode := range modes {
-				name := fmt.Sprintf("Tenants%d/Conc%d/Store", tenants, conc)
-				if mode != sqlstore.CountSlots {
-					name += map[int]string{sqlstore.CountRows: "CountRows", sqlstore.CountInserts: "CountInserts"}[mode]
-				}
-				b.Run(name, func(b *testing.B) {
+			variants := []variant{{"Store", sqlstore.CountSlots, true}}
+			if conc == 32 {
+				variants = append(variants, variant{"StoreCountRows", sqlstore.CountRows, true}, variant{"StoreCountInserts", sqlstore.CountInserts, true},
+					variant{"StoreNoCounts", sqlstore.CountOff, true}, variant{"StoreNoHistory", sqlstore.CountSlots, false})
+			}
+			for _, v := range variants {
+				b.Run(fmt.Sprintf("Tenants%d/Conc%d/%s", tenants, conc, v.name), func(b *testing.B) {
 					st, err := sqlstore.Open(context.Background(), "pgx", dsn, sqlstore.WithSchema(schema), sqlstore.WithMaxOpenConns(conc))
 					if err != nil {
 						b.Fatal(err)
 					}
 					defer st.Close()
-					st.SetCounterMode(mode)
+					st.SetCounterMode(v.mode)
+					st.SetHistory(v.history)
 					svc := removal.NewService(st)
 					calls := []func(*removal.Service, context.Context, []string) (removal.BatchResult, error){
 						(*removal.Service).MarkForRemoval, (*removal.Service).ClearRemovalStatus,

@@ -404,6 +404,35 @@ func TestPostgresDeadConnections(t *testing.T) {
 	if _, err := st.Import(context.Background(), []store.Number{record(399, removal.Active)}, store.ImportOptions{Mode: store.Replace}); err != nil {
 		t.Errorf("Import after the backends were terminated: %v", err)
 	}
+	// Reads too, each on a connection found dead.
+	fillAndKill := func() {
+		t.Helper()
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() { st.ListNumbers(context.Background(), removal.NumberQuery{Limit: 1}) })
+		}
+		wg.Wait()
+		if _, err := admin.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, app); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, admin, "the backends to end", `SELECT CAST(COUNT(*) = 0 AS int) FROM pg_stat_activity WHERE application_name = $1`, app)
+	}
+	fillAndKill()
+	if _, err := svc.Summary(context.Background(), ""); err != nil {
+		t.Errorf("Summary after the backends were terminated: %v", err)
+	}
+	fillAndKill()
+	if _, err := st.Get(context.Background(), number(1)); err != nil {
+		t.Errorf("Get after the backends were terminated: %v", err)
+	}
+	fillAndKill()
+	if _, err := st.ListNumbers(context.Background(), removal.NumberQuery{Limit: 10}); err != nil {
+		t.Errorf("ListNumbers after the backends were terminated: %v", err)
+	}
+	fillAndKill()
+	if _, _, err := st.History(context.Background(), number(1), 0, 10); err != nil {
+		t.Errorf("History after the backends were terminated: %v", err)
+	}
 	wantStatus(t, st, 0, 300, removal.ReadyForRemoval)
 	wantStatus(t, st, 300, 399, removal.MarkedForRemoval)
 	var events int

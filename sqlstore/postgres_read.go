@@ -3,16 +3,43 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	sqldriver "database/sql/driver"
 	"errors"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/ocnumbers/ocnumbers/e164"
 	"github.com/ocnumbers/ocnumbers/removal"
 	"github.com/ocnumbers/ocnumbers/store"
 )
+
+// query runs a read. A read is idempotent: when the connection it got
+// turns out dead (a server restart, a failover, an idle backend
+// terminated), it runs again on another, up to maxDeadConns times.
+func (d *pgDriver) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	for i := 0; ; i++ {
+		rows, err := d.db.QueryContext(ctx, q, args...)
+		if err == nil || i == maxDeadConns-1 || ctx.Err() != nil || !pgDeadConn(err) {
+			return rows, err
+		}
+	}
+}
+
+// pgDeadConn tells whether err says that the connection was dead before
+// the server ran the statement: nothing was sent, or the server had ended
+// the session (admin_shutdown, crash_shutdown, cannot_connect_now, a
+// connection exception).
+func pgDeadConn(err error) bool {
+	if errors.Is(err, sqldriver.ErrBadConn) || pgconn.SafeToRetry(err) {
+		return true
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || strings.HasPrefix(pe.Code, "08"))
+}
 
 // scanPgNumber reads the columns pgCols.
 func scanPgNumber(r scanner) (store.Number, error) {
@@ -35,14 +62,11 @@ func scanPgNumber(r scanner) (store.Number, error) {
 }
 
 func (d *pgDriver) get(ctx context.Context, n e164.Number) (store.Number, bool, error) {
-	got, err := scanPgNumber(d.db.QueryRowxContext(ctx, d.q.get, string(n)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.Number{}, false, nil
+	out, err := d.queryNumbers(ctx, nil, d.q.get, string(n))
+	if err != nil || len(out) == 0 {
+		return store.Number{}, false, err
 	}
-	if err != nil {
-		return store.Number{}, false, pgErr(err)
-	}
-	return got, true, nil
+	return out[0], true, nil
 }
 
 // getMany reads the numbers pgChunk at a time, with one array each.
@@ -61,7 +85,7 @@ func (d *pgDriver) getMany(ctx context.Context, numbers []e164.Number) ([]store.
 }
 
 func (d *pgDriver) queryNumbers(ctx context.Context, out []store.Number, q string, args ...any) ([]store.Number, error) {
-	rows, err := d.db.QueryContext(ctx, q, args...)
+	rows, err := d.query(ctx, q, args...)
 	if err != nil {
 		return nil, pgErr(err)
 	}
@@ -137,7 +161,12 @@ func (d *pgDriver) listSQL(q removal.NumberQuery) (string, []any) {
 	// The page size is an integer literal (page sizes are few): a plan
 	// cached for LIMIT $n assumes a tenth of the match and may sort it
 	// all rather than read the first rows of an index in number order.
-	query += " ORDER BY telephone_number LIMIT " + strconv.Itoa(q.Limit) + " OFFSET " + arg(q.Offset)
+	query += " ORDER BY telephone_number LIMIT " + strconv.Itoa(q.Limit)
+	if q.Offset > 0 {
+		// Only here: a cached plan for OFFSET $n assumes a tenth of the
+		// match is skipped.
+		query += " OFFSET " + arg(q.Offset)
+	}
 	return query, args
 }
 
@@ -147,7 +176,7 @@ func (d *pgDriver) listSQL(q removal.NumberQuery) (string, []any) {
 // starts a fold in the background.
 func (d *pgDriver) count(ctx context.Context, msTenantID string, _ []removal.NumberStatus) ([4]int, error) {
 	var byStatus [4]int
-	rows, err := d.db.QueryContext(ctx, d.q.count, msTenantID)
+	rows, err := d.query(ctx, d.q.count, msTenantID)
 	if err != nil {
 		return byStatus, pgErr(err)
 	}
@@ -177,7 +206,7 @@ func (d *pgDriver) count(ctx context.Context, msTenantID string, _ []removal.Num
 // statement, so both come from one snapshot; only a page past the end
 // needs a second statement for the total.
 func (d *pgDriver) history(ctx context.Context, n e164.Number, offset, limit int) ([]removal.Event, int, error) {
-	rows, err := d.db.QueryContext(ctx, d.q.history, string(n), limit, offset)
+	rows, err := d.query(ctx, d.q.history, string(n), limit, offset)
 	if err != nil {
 		return nil, 0, pgErr(err)
 	}
@@ -208,7 +237,18 @@ func (d *pgDriver) history(ctx context.Context, n e164.Number, offset, limit int
 		return nil, 0, pgErr(err)
 	}
 	if len(out) == 0 && offset > 0 {
-		if err := d.db.GetContext(ctx, &total, d.q.historyN, string(n)); err != nil {
+		rows, err := d.query(ctx, d.q.historyN, string(n))
+		if err != nil {
+			return nil, 0, pgErr(err)
+		}
+		defer rows.Close()
+		if rows.Next() {
+			err = rows.Scan(&total)
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+		if err != nil {
 			return nil, 0, pgErr(err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -96,7 +97,10 @@ func buildPgQueries(n names) pgQueries {
 		// entries, in the same statement (one snapshot).
 		history:  "SELECT " + pgEventCols + ", (SELECT COUNT(*) FROM " + h + " WHERE telephone_number = $1) FROM " + h + " WHERE telephone_number = $1 ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3",
 		historyN: "SELECT COUNT(*) FROM " + h + " WHERE telephone_number = $1",
-		prune:    "DELETE FROM " + h + " WHERE id IN (SELECT id FROM " + h + " WHERE at < $1 ORDER BY at LIMIT $2)",
+		// The oldest events by their row addresses (the table has no index
+		// on id); the chunk size is a literal: a plan cached for LIMIT $2
+		// assumes a tenth of the table.
+		prune: "DELETE FROM " + h + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + h + " WHERE at < $1 ORDER BY at LIMIT " + strconv.Itoa(pruneChunk) + "))",
 	}
 	// The moved rows' count changes: -1 in the old status, +1 in the new,
 	// for the tenant and for all (""). movedT: for the tenant only.
@@ -441,7 +445,7 @@ func (d *pgDriver) prune(ctx context.Context, before time.Time) (int, error) {
 		var k int64
 		err := d.writeTx(ctx, txOpts{}, func(tx *pgTx) error {
 			b := tx.batch()
-			b.Queue(d.q.prune, before, pruneChunk)
+			b.Queue(d.q.prune, before)
 			br, err := tx.send(ctx, b, tx.final())
 			if err != nil {
 				return err

@@ -34,6 +34,20 @@ INSERT INTO {{counts}} (ms_tenant_id, status, n)
 SELECT COALESCE(ms_tenant_id, ''), status, COUNT(*) FROM {{numbers}}
 WHERE operator_connect GROUP BY GROUPING SETS ((ms_tenant_id, status), (status));
 
+-- Events are written far more often than they are looked up by id, which
+-- nothing does (they are read by number and pruned by time): the primary
+-- key's index goes, the column and its identity stay.
+DO $$
+DECLARE
+    pk name;
+BEGIN
+    SELECT conname INTO pk FROM pg_constraint WHERE conrelid = '{{history}}'::regclass AND contype = 'p';
+    IF pk IS NOT NULL THEN
+        EXECUTE format('ALTER TABLE {{history}} DROP CONSTRAINT %I', pk);
+    END IF;
+END
+$$;
+
 -- Summary no longer reads the rows: drop the index that served it (found
 -- through its table, since index names are not schema-qualified).
 DO $$
