@@ -93,8 +93,8 @@ func pgBenchData(b *testing.B, rows int) *pgBenchSet {
 	return set
 }
 
-// BenchmarkPostgresBatch moves 500 MarkedForRemoval numbers of the 1M-row
-// set to ReadyForRemoval: through the Service and the store (as it runs,
+// BenchmarkPostgresBatch moves 500 MarkedForRemoval numbers of the 100k-
+// and the 1M-row sets to ReadyForRemoval: through the Service and the store (as it runs,
 // with history off, with counts off, with the counts of the other
 // designs), and with hand-written SQL through the same pool: RawLocked is
 // what a correct hand-written batch needs (one autocommit statement that
@@ -103,7 +103,13 @@ func pgBenchData(b *testing.B, rows int) *pgBenchSet {
 // Every batch is used once; they are reset off the clock with plain SQL
 // (which leaves the counts off by the resets: no benchmark reads them).
 func BenchmarkPostgresBatch(b *testing.B) {
-	set := pgBenchData(b, 1_000_000)
+	for _, rows := range []int{100_000, 1_000_000} {
+		b.Run(strconv.Itoa(rows), func(b *testing.B) { benchBatch(b, rows) })
+	}
+}
+
+func benchBatch(b *testing.B, rows int) {
+	set := pgBenchData(b, rows)
 	st, db, t := set.st, set.st.DB().DB, set.st.TableName()
 	batches := benchBatches(set.rows)
 	reset := func(b *testing.B) {
