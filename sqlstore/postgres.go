@@ -58,6 +58,10 @@ type pgDriver struct {
 	// limiterSettings is the same for the limiter's transactions, which
 	// also commit asynchronously.
 	limiterSettings string
+	// autocommit: the sessions are Open's, whose settings (READ COMMITTED
+	// included) are the store's, so a one-statement transaction needs no
+	// BEGIN and COMMIT.
+	autocommit bool
 
 	// counterMode is how Apply keeps the counts (pgCountSlots unless a
 	// benchmark says otherwise).
@@ -91,6 +95,7 @@ func openPostgres(ctx context.Context, driverName, dsn string, c config) (*sqlx.
 	// The bounded waits are settings of the store's own sessions.
 	cfg.RuntimeParams["lock_timeout"] = pgMillis(c.lockTimeout, DefaultLockTimeout)
 	cfg.RuntimeParams["idle_in_transaction_session_timeout"] = pgMillis(c.idleInTx, DefaultIdleInTransactionTimeout)
+	cfg.RuntimeParams["default_transaction_isolation"] = "read committed"
 	if cfg.RuntimeParams["application_name"] == "" {
 		cfg.RuntimeParams["application_name"] = pgApplicationName
 	}
@@ -144,6 +149,7 @@ func newPostgres(ctx context.Context, db *sqlx.DB, c config, local bool) (*pgDri
 		}
 	}
 	table := schema + "." + c.prefix + "numbers"
+	d.autocommit = !local
 	d.lockKey = lockKey(table)
 	d.importKey = lockKey(table + " import")
 	d.foldKey = lockKey(table + " fold")
@@ -193,8 +199,11 @@ type pgTx struct {
 	conn *pgx.Conn
 	o    txOpts
 
-	begun bool // BEGIN was sent
+	begun bool // BEGIN (or the one statement) was sent
 	done  bool // COMMIT was answered
+	// implicit: the transaction is one statement sent without BEGIN, which
+	// commits as it ends (single).
+	implicit bool
 	// retry says that the transaction failed on a connection found dead
 	// before BEGIN reached the server: nothing can have been applied.
 	retry bool
@@ -202,6 +211,19 @@ type pgTx struct {
 	// it is dropped afterwards, since a late cancel could hit the next
 	// caller's statement.
 	cancelled atomic.Bool
+}
+
+// single returns the pipeline of a transaction of one statement, sent
+// with send(…, tx.final()). On Open's sessions, whose settings are the
+// store's, and without an advisory lock, the statement is sent alone and
+// commits as it ends (one message instead of three); otherwise it is
+// batch's.
+func (tx *pgTx) single() *pgx.Batch {
+	if !tx.begun && tx.d.autocommit && tx.o == (txOpts{}) && tx.final() {
+		tx.implicit = true
+		return &pgx.Batch{}
+	}
+	return tx.batch()
 }
 
 // batch returns a pipeline to fill and send; the transaction's first one
@@ -253,14 +275,16 @@ type pgResults struct {
 // rolls back, or the COMMIT has already run; the answer tells which.
 func (tx *pgTx) send(ctx context.Context, b *pgx.Batch, final bool) (*pgResults, error) {
 	np := 0
-	if !tx.begun {
+	if !tx.begun && !tx.implicit {
 		np = len(tx.prefix())
 	}
 	tx.begun = true
-	r := &pgResults{tx: tx, final: final}
+	r := &pgResults{tx: tx, final: final && !tx.implicit}
 	sendCtx := ctx
 	if final {
-		b.Queue("COMMIT")
+		if !tx.implicit {
+			b.Queue("COMMIT")
+		}
 		sendCtx = context.WithoutCancel(ctx)
 		r.wg = &sync.WaitGroup{}
 		r.wg.Add(1)
@@ -301,6 +325,9 @@ func (r *pgResults) Close() error {
 		}
 	}
 	cerr := r.BatchResults.Close()
+	if r.tx.implicit && err == nil && cerr == nil {
+		r.tx.done = true // the statement committed as it ended
+	}
 	if r.stop != nil && !r.stop() {
 		r.wg.Wait() // the cancel request went out: wait for it
 	}
@@ -329,6 +356,17 @@ func deadBeforeSent(conn *pgx.Conn, err error, final bool) bool {
 		return pgDeadConn(err)
 	}
 	return !final
+}
+
+// first reports the failure of a writer's first read of its first
+// statement: on an implicit transaction, an answer saying the connection
+// was dead before the statement reached the server (deadBeforeSent) lets
+// writeTx run the writer again.
+func (tx *pgTx) first(err error) error {
+	if err != nil && tx.implicit && deadBeforeSent(tx.conn, err, true) {
+		tx.retry = true
+	}
+	return err
 }
 
 // begin sends BEGIN and the prefix, if not sent yet.

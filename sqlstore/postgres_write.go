@@ -210,7 +210,7 @@ func (d *pgDriver) apply(ctx context.Context, numbers []e164.Number, c removal.C
 	}
 	var out []removal.Outcome
 	err = d.writeTx(ctx, txOpts{}, func(tx *pgTx) error {
-		b := tx.batch()
+		b := tx.single()
 		b.Queue(d.q.apply[d.counterMode][d.noHistory], int16(c.To), c.At, arg, from, string(c.Event), a.TraceID, a.Actor)
 		var err error
 		out, err = d.runBatch(ctx, tx, b, numbers)
@@ -232,7 +232,7 @@ func (d *pgDriver) delete(ctx context.Context, numbers []e164.Number, at time.Ti
 	}
 	var out []removal.Outcome
 	err = d.writeTx(ctx, txOpts{}, func(tx *pgTx) error {
-		b := tx.batch()
+		b := tx.single()
 		b.Queue(d.q.deleteAny, arg, at, a.TraceID, a.Actor)
 		var err error
 		out, err = d.runBatch(ctx, tx, b, numbers)
@@ -273,7 +273,7 @@ func (d *pgDriver) runBatch(ctx context.Context, tx *pgTx, b *pgx.Batch, numbers
 	if err != nil {
 		return nil, err
 	}
-	err = readOutcomes(br, index, out)
+	err = readOutcomes(tx, br, index, out)
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
@@ -286,10 +286,10 @@ func (d *pgDriver) runBatch(ctx context.Context, tx *pgTx, b *pgx.Batch, numbers
 	return out, nil
 }
 
-func readOutcomes(br pgx.BatchResults, index map[e164.Number]int, out []removal.Outcome) error {
+func readOutcomes(tx *pgTx, br pgx.BatchResults, index map[e164.Number]int, out []removal.Outcome) error {
 	rows, err := br.Query()
 	if err != nil {
-		return err
+		return tx.first(err)
 	}
 	var n string
 	var st int16
@@ -444,13 +444,14 @@ func (d *pgDriver) prune(ctx context.Context, before time.Time) (int, error) {
 		}
 		var k int64
 		err := d.writeTx(ctx, txOpts{}, func(tx *pgTx) error {
-			b := tx.batch()
+			b := tx.single()
 			b.Queue(d.q.prune, before)
 			br, err := tx.send(ctx, b, tx.final())
 			if err != nil {
 				return err
 			}
 			tag, err := br.Exec()
+			err = tx.first(err)
 			k = tag.RowsAffected()
 			if cerr := br.Close(); err == nil {
 				err = cerr
