@@ -63,7 +63,7 @@ type pgDriver struct {
 	// BEGIN and COMMIT.
 	autocommit bool
 
-	// counterMode is how Apply keeps the counts (pgCountSlots unless a
+	// counterMode is how Apply keeps the counts (pgCountInserts unless a
 	// benchmark says otherwise).
 	counterMode int
 	// noHistory is 1 when a benchmark switches Apply's history off.
@@ -431,15 +431,18 @@ const rollbackTimeout = 5 * time.Second
 //   - fn's statements run under ctx: a cancellation aborts the
 //     transaction. fn checks ctx itself while it prepares statements; a
 //     cancellation found before anything was sent sends nothing.
-//   - The COMMIT never runs under ctx, so a cancellation cannot leave it in
-//     doubt: either it is a round trip of its own, detached from ctx, or
-//     it ends the writer's last pipeline (send with final), which then
+//   - The commit never runs under ctx, so a cancellation cannot leave it in
+//     doubt: either COMMIT is a round trip of its own, detached from ctx,
+//     or it ends the writer's last pipeline (send with final), which then
 //     runs detached from ctx and answers a cancellation with a cancel
-//     request. A COMMIT answered with anything but COMMIT is an error.
+//     request. A transaction of one statement on Open's sessions (single)
+//     is that statement alone, sent the same way, committing as it ends.
+//     A COMMIT answered with anything but COMMIT is an error.
 //   - On failure the transaction is rolled back, detached from ctx and
 //     bounded by rollbackTimeout.
-//   - A connection found dead before BEGIN reached the server (a server
-//     restart, a failover, an idle backend terminated) is dropped and fn
+//   - A connection found dead before the transaction reached the server (a
+//     server restart, a failover, an idle backend terminated: the first
+//     answer, to BEGIN or to the one statement, says so) is dropped and fn
 //     runs again on another, up to maxDeadConns times: nothing can have
 //     been applied. Any other failure is reported.
 //   - A connection left closed, inside a transaction, or sent a cancel

@@ -139,7 +139,7 @@ func benchBatch(b *testing.B, rows int) {
 		return func(b *testing.B) {
 			st.SetCounterMode(mode)
 			st.SetHistory(history)
-			defer st.SetCounterMode(sqlstore.CountSlots)
+			defer st.SetCounterMode(sqlstore.CountInserts)
 			defer st.SetHistory(true)
 			run(b, func(b *testing.B, batch []string) {
 				res, err := svc.MarkReadyForRemoval(context.Background(), batch)
@@ -149,11 +149,11 @@ func benchBatch(b *testing.B, rows int) {
 			})
 		}
 	}
-	b.Run("Store", store(sqlstore.CountSlots, true))
-	b.Run("StoreNoHistory", store(sqlstore.CountSlots, false))
+	b.Run("Store", store(sqlstore.CountInserts, true))
+	b.Run("StoreNoHistory", store(sqlstore.CountInserts, false))
 	b.Run("StoreNoCounts", store(sqlstore.CountOff, true))
 	b.Run("StoreCountRows", store(sqlstore.CountRows, true))
-	b.Run("StoreCountInserts", store(sqlstore.CountInserts, true))
+	b.Run("StoreCountSlots", store(sqlstore.CountSlots, true))
 	b.Run("RawLocked", func(b *testing.B) {
 		q := rawLockedSQL(t)
 		from := []int16{2}
@@ -441,10 +441,10 @@ func BenchmarkPostgresConcurrent(b *testing.B) {
 				mode    int
 				history bool
 			}
-			variants := []variant{{"Store", sqlstore.CountSlots, true}}
+			variants := []variant{{"Store", sqlstore.CountInserts, true}}
 			if conc == 32 {
-				variants = append(variants, variant{"StoreCountRows", sqlstore.CountRows, true}, variant{"StoreCountInserts", sqlstore.CountInserts, true},
-					variant{"StoreNoCounts", sqlstore.CountOff, true}, variant{"StoreNoHistory", sqlstore.CountSlots, false})
+				variants = append(variants, variant{"StoreCountRows", sqlstore.CountRows, true}, variant{"StoreCountSlots", sqlstore.CountSlots, true},
+					variant{"StoreNoCounts", sqlstore.CountOff, true}, variant{"StoreNoHistory", sqlstore.CountInserts, false})
 			}
 			for _, v := range variants {
 				b.Run(fmt.Sprintf("Tenants%d/Conc%d/%s", tenants, conc, v.name), func(b *testing.B) {

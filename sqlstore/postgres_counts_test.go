@@ -172,3 +172,36 @@ func TestPostgresLimiter(t *testing.T) {
 		t.Fatalf("another name: %v, %v; want admitted", ok, err)
 	}
 }
+
+// TestPostgresCountsFolded runs many small batches: the deltas they leave
+// are folded in the background, so that a count never reads more than a
+// bounded number of them, and the counts stay equal to a recount.
+func TestPostgresCountsFolded(t *testing.T) {
+	admin, _ := pgtest.Admin(t)
+	st, schema := MustOpenPostgres(t)
+	putMarked(t, st, 100)
+	svc := removal.NewService(st)
+	for i := range 1000 {
+		n := []string{string(number(i % 100))}
+		var err error
+		if i/100%2 == 0 {
+			_, err = svc.ClearRemovalStatus(context.Background(), n)
+		} else {
+			_, err = svc.MarkForRemoval(context.Background(), n)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%100 == 99 {
+			st.WaitFolds()
+			var deltas int
+			if err := admin.Get(&deltas, "SELECT COUNT(*) FROM "+st.CountDeltasTable()); err != nil {
+				t.Fatal(err)
+			}
+			if deltas > 4*128 {
+				t.Fatalf("after %d batches, %d deltas wait for a fold", i+1, deltas)
+			}
+		}
+	}
+	checkCounts(t, admin, st, schema)
+}

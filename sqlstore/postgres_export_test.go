@@ -16,7 +16,7 @@ const (
 )
 
 // SetCounterMode switches how Apply keeps the counts on PostgreSQL (a
-// benchmark switch: any mode but CountSlots is for measuring).
+// benchmark switch: any mode but CountInserts is for measuring).
 func (s *Store) SetCounterMode(mode int) { s.drv.(*pgDriver).counterMode = mode }
 
 // Fold moves the PostgreSQL count deltas into the counts now, and waits

@@ -37,17 +37,19 @@ type pgQueries struct {
 	prune     string                  // one chunk of old events
 }
 
-// How Apply keeps the counts; the modes other than pgCountSlots exist
-// for the benchmarks that chose it.
+// How Apply keeps the counts; the modes other than pgCountInserts exist
+// for the benchmarks that chose it (see the README).
 const (
+	// pgCountInserts: insert one counts_delta row per tenant and status
+	// that the batch changes (slot = -txid, unique to the transaction):
+	// never updated, so writers never wait for each other on a count.
+	pgCountInserts = iota
 	// pgCountSlots: upsert the writer's own counts_delta rows, keyed by
-	// its backend's pid, which no concurrent transaction shares.
-	pgCountSlots = iota
+	// its backend's pid, which no concurrent transaction shares (what
+	// Import and Delete do).
+	pgCountSlots
 	// pgCountRows: upsert the counts rows themselves, in key order.
 	pgCountRows
-	// pgCountInserts: insert one counts_delta row per tenant and status
-	// of each transaction (slot = -txid), never updated.
-	pgCountInserts
 	// pgCountOff: no counts (a benchmark baseline; the counts drift).
 	pgCountOff
 	pgCountModes
@@ -469,12 +471,13 @@ func (d *pgDriver) prune(ctx context.Context, before time.Time) (int, error) {
 }
 
 // Folding: counts_delta rows are moved into counts by a fold, in the
-// background, once this process has run foldEvery write transactions or
-// a count has read more than foldAbove delta rows. One fold runs at a time
-// in a process, and the fold lock (pg_try_advisory_xact_lock) lets one
-// process fold at a time; a fold skips the rows a writer holds.
+// background, once this process has run foldEvery write transactions (each
+// adds up to four delta rows of all tenants) or a count has read more than
+// foldAbove delta rows. One fold runs at a time in a process, and the fold
+// lock (pg_try_advisory_xact_lock) lets one process fold at a time; a fold
+// skips the rows a writer holds.
 const (
-	foldEvery = 4096
+	foldEvery = 128
 	foldAbove = 256
 	// foldTimeout bounds a background fold.
 	foldTimeout = time.Minute

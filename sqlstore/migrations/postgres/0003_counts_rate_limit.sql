@@ -6,11 +6,12 @@
 -- counts of all tenants. A count is n of its row in counts plus the d of
 -- its rows in counts_delta.
 --
--- Writers never update counts: each adds its changes to its own rows of
--- counts_delta, keyed by its backend's process id (slot), which no other
--- open transaction shares, so concurrent writers never wait for each other
--- on a count. A fold moves counts_delta rows into counts from time to time
--- (any process, one at a time, skipping rows a writer holds).
+-- Writers never update counts, so they never wait for each other on a
+-- count: a batch inserts its changes as new counts_delta rows (slot: minus
+-- its transaction id, unique to it); Import and Delete add theirs to rows
+-- of their own (slot: their backend's process id, which no other open
+-- transaction shares). A fold moves counts_delta rows into counts from
+-- time to time (any process, one at a time, skipping rows a writer holds).
 CREATE TABLE {{counts}} (
     ms_tenant_id text COLLATE "C" NOT NULL,
     status       smallint NOT NULL CHECK (status BETWEEN 0 AND 3),
@@ -24,7 +25,7 @@ CREATE TABLE {{counts_delta}} (
     slot         bigint   NOT NULL,
     d            bigint   NOT NULL,
     PRIMARY KEY (ms_tenant_id, status, slot)
-) WITH (fillfactor = 50);
+) WITH (fillfactor = 50, autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_scale_factor = 0);
 
 -- The backfill counts the rows as they are: no writer may change them
 -- until this transaction commits.
