@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx" and "pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // registers "pgx" and "pgx/v5"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/ocnumbers/ocnumbers/removal"
@@ -23,9 +27,17 @@ var postgresDialect = dialect{
 	schemas:    true,
 	open:       openPostgres,
 	newDriver: func(ctx context.Context, db *sqlx.DB, c config) (driver, error) {
-		return newPostgres(ctx, db, c)
+		return newPostgres(ctx, db, c, true)
 	},
 }
+
+// DefaultPostgresMaxOpenConns caps the pool Open creates on PostgreSQL
+// unless WithMaxOpenConns says otherwise.
+const pgDefaultMaxOpen = 10
+
+// pgApplicationName is the application_name of Open's sessions when the
+// DSN names none.
+const pgApplicationName = "ocnumbers"
 
 // pgDriver runs the store on PostgreSQL. Every writer follows one rule,
 // writeTx; reads go through database/sql.
@@ -36,19 +48,66 @@ type pgDriver struct {
 	schema    string         // WithSchema's, unquoted, or ""
 	numbersID pgx.Identifier // the numbers table, for COPY
 	historyID pgx.Identifier // the history table, for COPY
-	lockKey   int64          // advisory lock key of the table's writers
+	lockKey   int64          // advisory lock key of the table's migrations
+	importKey int64          // advisory lock key of the table's imports
+	foldKey   int64          // advisory lock key of the counts' fold
+
+	// settings is the statement that gives a transaction the store's
+	// session settings, for a pool the host owns (New), or "".
+	settings string
+	// limiterSettings is the same for the limiter's transactions, which
+	// also commit asynchronously.
+	limiterSettings string
+	// autocommit: the sessions are Open's, whose settings (READ COMMITTED
+	// included) are the store's, so a one-statement transaction needs no
+	// BEGIN and COMMIT.
+	autocommit bool
+
+	// counterMode is how Apply keeps the counts (pgCountInserts unless a
+	// benchmark says otherwise).
+	counterMode int
+	// noHistory is 1 when a benchmark switches Apply's history off.
+	noHistory int
+
+	// writes counts write transactions since the last fold this process
+	// started; folding is set while a background fold runs.
+	writes  atomic.Int64
+	folding atomic.Bool
+	foldWG  sync.WaitGroup
 
 	// beforeCommit, when set by tests, runs after a write transaction's
-	// statements and before its commit.
+	// statements and before its commit (which is then a round trip of its
+	// own).
 	beforeCommit func()
+	// afterFirst, when set by tests, runs after a write transaction's
+	// first round trip.
+	afterFirst func()
 }
 
 func openPostgres(ctx context.Context, driverName, dsn string, c config) (*sqlx.DB, driver, error) {
-	db, err := sqlx.Open(driverName, dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: open %s: %w", driverName, err)
 	}
-	d, err := newPostgres(ctx, db, c)
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	// The bounded waits are settings of the store's own sessions.
+	cfg.RuntimeParams["lock_timeout"] = pgMillis(c.lockTimeout, DefaultLockTimeout)
+	cfg.RuntimeParams["idle_in_transaction_session_timeout"] = pgMillis(c.idleInTx, DefaultIdleInTransactionTimeout)
+	cfg.RuntimeParams["default_transaction_isolation"] = "read committed"
+	if cfg.RuntimeParams["application_name"] == "" {
+		cfg.RuntimeParams["application_name"] = pgApplicationName
+	}
+	maxOpen := c.maxOpen
+	if maxOpen == 0 {
+		maxOpen = pgDefaultMaxOpen
+	}
+	sqlDB := stdlib.OpenDB(*cfg)
+	sqlDB.SetMaxOpenConns(maxOpen)
+	sqlDB.SetMaxIdleConns(maxOpen)
+	db := sqlx.NewDb(sqlDB, "pgx")
+	d, err := newPostgres(ctx, db, c, false)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -56,7 +115,21 @@ func openPostgres(ctx context.Context, driverName, dsn string, c config) (*sqlx.
 	return db, d, nil
 }
 
-func newPostgres(ctx context.Context, db *sqlx.DB, c config) (*pgDriver, error) {
+// pgMillis renders a duration, or def when it is 0, as a setting's value.
+func pgMillis(d, def time.Duration) string {
+	if d == 0 {
+		d = def
+	}
+	return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
+}
+
+// newPostgres makes the driver. local says that the pool is the host's:
+// the store's settings then go into each of its transactions (SET LOCAL),
+// leaving the host's sessions as they are.
+func newPostgres(ctx context.Context, db *sqlx.DB, c config, local bool) (*pgDriver, error) {
+	if c.synchronous != "" {
+		return nil, errors.New("sqlstore: WithSynchronous is for SQLite; PostgreSQL commits synchronously")
+	}
 	if err := db.PingContext(ctx); err != nil {
 		return nil, fmt.Errorf("sqlstore: connect: %w", err)
 	}
@@ -68,14 +141,28 @@ func newPostgres(ctx context.Context, db *sqlx.DB, c config) (*pgDriver, error) 
 		d.numbersID = pgx.Identifier{schema, c.prefix + "numbers"}
 		d.historyID = pgx.Identifier{schema, c.prefix + "history"}
 	} else {
-		// The writers' advisory lock is keyed by the table's schema-qualified
+		// The advisory locks are keyed by the table's schema-qualified
 		// name, so that a store naming the schema and one relying on
-		// search_path take the same lock when they share the table.
+		// search_path take the same locks when they share the table.
 		if err := db.GetContext(ctx, &schema, "SELECT COALESCE(current_schema(), '')"); err != nil {
 			return nil, fmt.Errorf("sqlstore: connect: %w", err)
 		}
 	}
-	d.lockKey = lockKey(schema + "." + c.prefix + "numbers")
+	table := schema + "." + c.prefix + "numbers"
+	d.autocommit = !local
+	d.lockKey = lockKey(table)
+	d.importKey = lockKey(table + " import")
+	d.foldKey = lockKey(table + " fold")
+	sync := []string{"set_config('synchronous_commit', 'off', true)"}
+	if local {
+		set := []string{
+			"set_config('lock_timeout', '" + pgMillis(c.lockTimeout, DefaultLockTimeout) + "', true)",
+			"set_config('idle_in_transaction_session_timeout', '" + pgMillis(c.idleInTx, DefaultIdleInTransactionTimeout) + "', true)",
+		}
+		d.settings = "SELECT " + strings.Join(set, ", ")
+		sync = append(set, sync...)
+	}
+	d.limiterSettings = "SELECT " + strings.Join(sync, ", ")
 	return d, nil
 }
 
@@ -87,66 +174,207 @@ func lockKey(name string) int64 {
 	return int64(h.Sum64())
 }
 
-// lockSQL serialises the store's writers on PostgreSQL; its key is derived
-// from the schema-qualified table name.
-const lockSQL = "SELECT pg_advisory_xact_lock($1)"
-
 // beginSQL opens every write transaction: READ COMMITTED whatever the
-// server's default, so that each statement's snapshot is taken after the
-// writer lock is granted and sees what the writer before committed.
+// server's default, so that each statement sees what committed before it
+// and a row lock waited for yields the row's newest version.
 const beginSQL = "BEGIN ISOLATION LEVEL READ COMMITTED"
 
-// maxRaceAttempts bounds how often a write transaction is rolled back and
-// run again because a writer outside the store changed one of its rows
-// while it ran (errRace).
-const maxRaceAttempts = 5
-
-// errRace is a batch's outcome that no one-by-one processing could give:
-// a row its compare-and-set missed is in a status it moves.
-var errRace = errors.New("a row changed while the batch ran")
+// txOpts are what a writer adds to the rule of writeTx.
+type txOpts struct {
+	// lock is an advisory lock key the transaction takes first, when
+	// hasLock is set.
+	lock    int64
+	hasLock bool
+	// limiter: the limiter's settings (asynchronous commit).
+	limiter bool
+	// noLockTimeout lets the transaction wait for locks without bound
+	// (migrations: Open waits for another process's migration).
+	noLockTimeout bool
+}
 
 // pgTx is one write transaction of writeTx on a pgx connection. Its first
-// round trip also sends BEGIN and the writer lock.
+// round trip also carries BEGIN, the settings and the advisory lock.
 type pgTx struct {
-	conn    *pgx.Conn
-	lockKey int64
-	begun   bool
+	d    *pgDriver
+	conn *pgx.Conn
+	o    txOpts
+
+	begun bool // BEGIN (or the one statement) was sent
+	done  bool // COMMIT was answered
+	// implicit: the transaction is one statement sent without BEGIN, which
+	// commits as it ends (single).
+	implicit bool
+	// retry says that the transaction failed on a connection found dead
+	// before BEGIN reached the server: nothing can have been applied.
+	retry bool
+	// cancelled says that a cancel request was sent for the connection:
+	// it is dropped afterwards, since a late cancel could hit the next
+	// caller's statement.
+	cancelled atomic.Bool
+}
+
+// single returns the pipeline of a transaction of one statement, sent
+// with send(…, tx.final()). On Open's sessions, whose settings are the
+// store's, and without an advisory lock, the statement is sent alone and
+// commits as it ends (one message instead of three); otherwise it is
+// batch's.
+func (tx *pgTx) single() *pgx.Batch {
+	if !tx.begun && tx.d.autocommit && tx.o == (txOpts{}) && tx.final() {
+		tx.implicit = true
+		return &pgx.Batch{}
+	}
+	return tx.batch()
 }
 
 // batch returns a pipeline to fill and send; the transaction's first one
-// starts with BEGIN and the writer lock.
+// starts with BEGIN, the settings and the advisory lock.
 func (tx *pgTx) batch() *pgx.Batch {
 	b := &pgx.Batch{}
 	if !tx.begun {
-		b.Queue(beginSQL)
-		b.Queue(lockSQL, tx.lockKey)
+		for _, q := range tx.prefix() {
+			b.Queue(q)
+		}
 	}
 	return b
 }
 
+func (tx *pgTx) prefix() []string {
+	p := []string{beginSQL}
+	switch {
+	case tx.o.limiter:
+		p = append(p, tx.d.limiterSettings)
+	case tx.d.settings != "":
+		p = append(p, tx.d.settings)
+	}
+	if tx.o.noLockTimeout {
+		p = append(p, "SELECT set_config('lock_timeout', '0', true)")
+	}
+	if tx.o.hasLock {
+		p = append(p, "SELECT pg_advisory_xact_lock("+strconv.FormatInt(tx.o.lock, 10)+")")
+	}
+	return p
+}
+
+// pgResults are the results of a pipeline past its prefix; Close reads
+// the COMMIT of a final pipeline and checks it.
+type pgResults struct {
+	pgx.BatchResults
+	tx    *pgTx
+	final bool
+	stop  func() bool
+	wg    *sync.WaitGroup
+}
+
 // send sends a pipeline from batch and returns its results, past those of
-// BEGIN and the lock. The caller closes them.
-func (tx *pgTx) send(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, error) {
-	prefix := !tx.begun
+// the prefix. The caller reads its own results, then calls Close.
+//
+// A final pipeline also commits: COMMIT is appended, and the pipeline
+// runs detached from ctx, so that a cancellation can never break the
+// connection while a COMMIT is in flight. A cancellation instead sends a
+// cancel request: the statement running is cancelled and the transaction
+// rolls back, or the COMMIT has already run; the answer tells which.
+func (tx *pgTx) send(ctx context.Context, b *pgx.Batch, final bool) (*pgResults, error) {
+	np := 0
+	if !tx.begun && !tx.implicit {
+		np = len(tx.prefix())
+	}
 	tx.begun = true
-	br := tx.conn.SendBatch(ctx, b)
-	if prefix {
-		for range 2 {
-			if _, err := br.Exec(); err != nil {
-				br.Close()
-				return nil, err
+	r := &pgResults{tx: tx, final: final && !tx.implicit}
+	sendCtx := ctx
+	if final {
+		if !tx.implicit {
+			b.Queue("COMMIT")
+		}
+		sendCtx = context.WithoutCancel(ctx)
+		r.wg = &sync.WaitGroup{}
+		r.wg.Add(1)
+		r.stop = context.AfterFunc(ctx, func() {
+			defer r.wg.Done()
+			tx.cancelled.Store(true)
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			tx.conn.PgConn().CancelRequest(cctx)
+		})
+	}
+	r.BatchResults = tx.conn.SendBatch(sendCtx, b)
+	for i := range np {
+		if _, err := r.BatchResults.Exec(); err != nil {
+			if i == 0 && deadBeforeSent(tx.conn, err, final) {
+				tx.retry = true
+			}
+			r.Close()
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Close reads the COMMIT of a final pipeline, then closes the results.
+func (r *pgResults) Close() error {
+	var err error
+	if r.final {
+		var tag pgconn.CommandTag
+		tag, err = r.BatchResults.Exec()
+		if err == nil {
+			if tag.String() == "COMMIT" {
+				r.tx.done = true
+			} else {
+				// A COMMIT of a failed transaction answers ROLLBACK.
+				err = fmt.Errorf("commit answered %q", tag.String())
 			}
 		}
 	}
-	return br, nil
+	cerr := r.BatchResults.Close()
+	if r.tx.implicit && err == nil && cerr == nil {
+		r.tx.done = true // the statement committed as it ended
+	}
+	if r.stop != nil && !r.stop() {
+		r.wg.Wait() // the cancel request went out: wait for it
+	}
+	r.stop = nil
+	if err == nil {
+		err = cerr
+	}
+	return err
 }
 
-// begin sends BEGIN and the writer lock, if not sent yet.
+// deadBeforeSent tells whether err, the answer to BEGIN, says that the
+// connection was dead before the pipeline reached the server: nothing was
+// written (pgconn.SafeToRetry), or the server had ended the session
+// (admin_shutdown, crash_shutdown, cannot_connect_now, a connection
+// exception) before answering anything. A connection lost without a word
+// counts too when the pipeline holds no COMMIT.
+func deadBeforeSent(conn *pgx.Conn, err error, final bool) bool {
+	if pgconn.SafeToRetry(err) {
+		return true
+	}
+	if !conn.IsClosed() {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pgDeadConn(err)
+	}
+	return !final
+}
+
+// first reports the failure of a writer's first read of its first
+// statement: on an implicit transaction, an answer saying the connection
+// was dead before the statement reached the server (deadBeforeSent) lets
+// writeTx run the writer again.
+func (tx *pgTx) first(err error) error {
+	if err != nil && tx.implicit && deadBeforeSent(tx.conn, err, true) {
+		tx.retry = true
+	}
+	return err
+}
+
+// begin sends BEGIN and the prefix, if not sent yet.
 func (tx *pgTx) begin(ctx context.Context) error {
 	if tx.begun {
 		return nil
 	}
-	br, err := tx.send(ctx, tx.batch())
+	br, err := tx.send(ctx, tx.batch(), false)
 	if err != nil {
 		return err
 	}
@@ -170,76 +398,111 @@ func (tx *pgTx) queryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return tx.conn.QueryRow(ctx, sql, args...)
 }
 
+// final tells whether the writer may append the COMMIT to its last
+// pipeline (no test hook wants a pause before it).
+func (tx *pgTx) final() bool { return tx.d.beforeCommit == nil }
+
 type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
 
+// maxDeadConns bounds how many dead pooled connections one writer
+// replaces before it reports the failure (after a server restart every
+// idle connection of the pool is dead).
+const maxDeadConns = 12
+
+// rollbackTimeout bounds a ROLLBACK, which runs detached from ctx.
+const rollbackTimeout = 5 * time.Second
+
 // writeTx runs fn in one write transaction and commits when fn returns
 // nil: the rule of every PostgreSQL writer (Apply, Delete, Import,
-// PruneHistory, migrations).
+// PruneHistory, migrations, the counts' fold, the limiter).
 //
 //   - The transaction is READ COMMITTED whatever the server's default, and
-//     takes the table's writer lock (lockSQL) first, in the same round trip
-//     as BEGIN and, through tx.batch, the writer's first statement. The lock
-//     serialises the store's writers on the table, as SQLite's write lock
-//     does: an UPDATE locks rows in its plan's order, so two batches relying
-//     on row locks alone could deadlock (PostgreSQL breaks a deadlock only
-//     after deadlock_timeout, 1 s by default), and under the lock no store
-//     writer can change a row between a statement's compare-and-set and
-//     the snapshot read that classifies its misses.
-//   - fn's statements run under ctx: the driver watches it while they run
-//     (waiting for the lock included), and a cancellation aborts the
+//     has the store's settings: lock_timeout and
+//     idle_in_transaction_session_timeout are session settings of Open's
+//     pool; on a pool given to New they are set with set_config(…, true)
+//     in each transaction, leaving the host's sessions alone. BEGIN, the
+//     settings and an advisory lock (txOpts) go in the same round trip as
+//     the writer's first statement (tx.batch).
+//   - Writers lock the rows they change in one global order: numbers
+//     ascending, then their count rows in key order. No writer takes a
+//     table-wide lock.
+//   - fn's statements run under ctx: a cancellation aborts the
 //     transaction. fn checks ctx itself while it prepares statements; a
 //     cancellation found before anything was sent sends nothing.
-//   - The COMMIT runs detached from ctx, so a cancellation cannot leave it
-//     in doubt; a COMMIT answered with anything but COMMIT is an error.
-//   - On failure the transaction is rolled back, detached from ctx. When
-//     fn fails with errRace (a writer outside the store changed a row under
-//     it) the transaction is rolled back and fn runs again, up to
-//     maxRaceAttempts times.
-//   - A connection left closed or inside a transaction is dropped from the
-//     pool rather than handed to the next caller (withPgx).
-func (d *pgDriver) writeTx(ctx context.Context, fn func(tx *pgTx) error) error {
-	err := d.withPgx(ctx, func(conn *pgx.Conn) error {
-		var err error
-		for range maxRaceAttempts {
-			tx := &pgTx{conn: conn, lockKey: d.lockKey}
-			if err = fn(tx); err == nil {
-				if !tx.begun {
-					return nil // nothing was sent
-				}
+//   - The commit never runs under ctx, so a cancellation cannot leave it in
+//     doubt: either COMMIT is a round trip of its own, detached from ctx,
+//     or it ends the writer's last pipeline (send with final), which then
+//     runs detached from ctx and answers a cancellation with a cancel
+//     request. A transaction of one statement on Open's sessions (single)
+//     is that statement alone, sent the same way, committing as it ends.
+//     A COMMIT answered with anything but COMMIT is an error.
+//   - On failure the transaction is rolled back, detached from ctx and
+//     bounded by rollbackTimeout.
+//   - A connection found dead before the transaction reached the server (a
+//     server restart, a failover, an idle backend terminated: the first
+//     answer, to BEGIN or to the one statement, says so) is dropped and fn
+//     runs again on another, up to maxDeadConns times: nothing can have
+//     been applied. Any other failure is reported.
+//   - A connection left closed, inside a transaction, or sent a cancel
+//     request is dropped from the pool rather than handed to the next
+//     caller (withPgx).
+//   - Lock timeouts, serialization failures and deadlocks match
+//     removal.ErrStoreBusy (pgErr).
+func (d *pgDriver) writeTx(ctx context.Context, o txOpts, fn func(tx *pgTx) error) error {
+	var err error
+	for range maxDeadConns {
+		var tx *pgTx
+		err = d.withPgx(ctx, func(conn *pgx.Conn) (bool, error) {
+			tx = &pgTx{d: d, conn: conn, o: o}
+			err := fn(tx)
+			if err == nil && tx.begun && !tx.done {
 				if d.beforeCommit != nil {
 					d.beforeCommit()
 				}
-				// A COMMIT of a failed transaction answers ROLLBACK, not an error.
-				tag, cerr := conn.Exec(context.WithoutCancel(ctx), "COMMIT")
-				if cerr != nil {
-					return fmt.Errorf("commit: %w", cerr)
-				}
-				if tag.String() != "COMMIT" {
-					return fmt.Errorf("commit answered %q", tag.String())
-				}
-				return nil
+				err = commit(ctx, conn)
 			}
-			if conn.PgConn().TxStatus() != 'I' { // sent, and not committed
-				if _, rerr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
-					return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
+			if err != nil && !conn.IsClosed() && conn.PgConn().TxStatus() != 'I' {
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+				_, rerr := conn.Exec(rctx, "ROLLBACK")
+				cancel()
+				if rerr != nil {
+					err = errors.Join(err, fmt.Errorf("rollback: %w", rerr))
 				}
 			}
-			if !errors.Is(err, errRace) {
-				return err
+			if err != nil && tx.cancelled.Load() && ctx.Err() != nil {
+				var pe *pgconn.PgError
+				if errors.As(err, &pe) && pe.Code == "57014" { // query_canceled: by our request
+					err = ctx.Err()
+				}
 			}
+			return tx.cancelled.Load(), err
+		})
+		if err == nil || tx == nil || !tx.retry || ctx.Err() != nil {
+			break
 		}
-		return err
-	})
+	}
 	return pgErr(err)
+}
+
+// commit sends COMMIT, detached from ctx, and checks its answer.
+func commit(ctx context.Context, conn *pgx.Conn) error {
+	tag, err := conn.Exec(context.WithoutCancel(ctx), "COMMIT")
+	if err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	if tag.String() != "COMMIT" {
+		return fmt.Errorf("commit answered %q", tag.String())
+	}
+	return nil
 }
 
 // withPgx runs fn on a pool connection as a *pgx.Conn, for what
 // database/sql cannot express (pipelines, COPY). A connection fn leaves
-// closed or inside a transaction is dropped from the pool rather than
-// handed, mid-transaction, to the next caller.
-func (d *pgDriver) withPgx(ctx context.Context, fn func(*pgx.Conn) error) error {
+// closed or inside a transaction, or asks to drop, is dropped from the
+// pool rather than handed to the next caller.
+func (d *pgDriver) withPgx(ctx context.Context, fn func(*pgx.Conn) (drop bool, err error)) error {
 	conn, err := d.db.Connx(ctx)
 	if err != nil {
 		return err
@@ -253,8 +516,9 @@ func (d *pgDriver) withPgx(ctx context.Context, fn func(*pgx.Conn) error) error 
 			return nil
 		}
 		c := rc.Conn()
-		fnErr = fn(c)
-		if c.IsClosed() || c.PgConn().TxStatus() != 'I' {
+		var drop bool
+		drop, fnErr = fn(c)
+		if drop || c.IsClosed() || c.PgConn().TxStatus() != 'I' {
 			return sqldriver.ErrBadConn
 		}
 		return nil
@@ -262,7 +526,7 @@ func (d *pgDriver) withPgx(ctx context.Context, fn func(*pgx.Conn) error) error 
 	if fnErr != nil {
 		return fnErr
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, sqldriver.ErrBadConn) {
 		return fmt.Errorf("connection left unusable: %w", err)
 	}
 	return nil
@@ -281,10 +545,11 @@ func pgErr(err error) error {
 	return err
 }
 
-// migrate applies the missing migrations in one write transaction, which
-// also serialises concurrent migrations of the table (the writer lock).
+// migrate applies the missing migrations in one write transaction, under
+// the table's migration lock, which serialises concurrent migrations of
+// the table; it waits for locks without lock_timeout.
 func (d *pgDriver) migrate(ctx context.Context, ms []Migration) error {
-	return d.writeTx(ctx, func(tx *pgTx) error {
+	return d.writeTx(ctx, txOpts{lock: d.lockKey, hasLock: true, noLockTimeout: true}, func(tx *pgTx) error {
 		if d.schema != "" {
 			// Stores with other prefixes may be creating the same schema
 			// now, under their own table's lock; this one serialises them.
@@ -292,7 +557,7 @@ func (d *pgDriver) migrate(ctx context.Context, ms []Migration) error {
 			// privilege on the database even when the schema exists (a host
 			// may not grant it), and it can still fail on a concurrent
 			// creation.
-			if _, err := tx.exec(ctx, lockSQL, lockKey("schema "+d.schema)); err != nil {
+			if _, err := tx.exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey("schema "+d.schema)); err != nil {
 				return err
 			}
 			var exists bool
@@ -322,9 +587,4 @@ func (d *pgDriver) migrate(ctx context.Context, ms []Migration) error {
 		}
 		return nil
 	})
-}
-
-// allow is not implemented on PostgreSQL yet.
-func (d *pgDriver) allow(context.Context, string, int, time.Duration) (bool, time.Duration, error) {
-	return false, 0, errNotImplemented
 }

@@ -137,9 +137,10 @@ func TestPostgresFaults(t *testing.T) {
 
 // TestPostgresOutsideWriter has a writer outside the store (plain SQL on the
 // table) hold a row of a running batch and commit another status for it.
-// The batch's compare-and-set then sees the new status, but its snapshot
-// the old one; the store must notice, roll back and run the batch again,
-// so that the outcome is what one-by-one processing after the change gives.
+// The batch's statement snapshot predates that change; the batch must
+// still report what one-by-one processing after the change gives: the
+// old status of a row is the one of the newest version it locked, never
+// the snapshot's.
 func TestPostgresOutsideWriter(t *testing.T) {
 	cases := []struct {
 		name             string
@@ -225,13 +226,13 @@ func TestPostgresOutsideWriter(t *testing.T) {
 	}
 }
 
-// TestPostgresCancelWhileWaiting cancels a batch while it waits for the
-// table's writer lock, held here by another session: the call returns the
-// context's error with nothing applied, and the pool's connections stay
-// usable (the one the cancellation broke is dropped, not reused).
+// TestPostgresCancelWhileWaiting cancels a batch while it waits for a row
+// lock that another session holds: the call returns the context's error
+// with nothing applied, and the pool's connections stay usable (the one
+// the cancellation touched is dropped, not reused).
 func TestPostgresCancelWhileWaiting(t *testing.T) {
 	admin, _ := pgtest.Admin(t)
-	st, _ := MustOpenPostgres(t)
+	st, schema := MustOpenPostgres(t)
 	const total = 120
 	var recs []store.Number
 	batch := make([]string, total)
@@ -247,7 +248,7 @@ func TestPostgresCancelWhileWaiting(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.Exec("SELECT pg_advisory_xact_lock($1)", st.LockKey()); err != nil {
+	if _, err := tx.Exec(`SELECT 1 FROM "`+schema+`".numbers WHERE telephone_number = $1 FOR UPDATE`, string(number(total-1))); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -257,7 +258,7 @@ func TestPostgresCancelWhileWaiting(t *testing.T) {
 		t.Fatalf("err = %v, want context.DeadlineExceeded", err)
 	}
 	if res.ProcessedCount != 0 {
-		t.Errorf("ProcessedCount = %d, want 0: the batch never got the lock", res.ProcessedCount)
+		t.Errorf("ProcessedCount = %d, want 0: the batch never got its last row", res.ProcessedCount)
 	}
 	tx.Rollback()
 
@@ -278,12 +279,12 @@ func TestPostgresCancelWhileWaiting(t *testing.T) {
 	}
 }
 
-// TestPostgresIsolationDefault runs a batch that waits for the writer lock
-// while another store's batch, holding it, changes the same numbers: with
-// the server's default isolation set to each level, the waiting batch must
-// see the change it waited for (its transactions are READ COMMITTED
-// whatever the default; under REPEATABLE READ its snapshot would predate
-// the lock and its outcomes would be ones no one-by-one order gives).
+// TestPostgresIsolationDefault runs a batch that waits for the row locks
+// of another store's batch, which changes the same numbers: with the
+// server's default isolation set to each level, the waiting batch must see
+// the change it waited for (its transactions are READ COMMITTED whatever
+// the default; under REPEATABLE READ a row changed since its snapshot
+// would be a serialization failure).
 func TestPostgresIsolationDefault(t *testing.T) {
 	admin, dsn := pgtest.Admin(t)
 	for _, level := range []string{"read committed", "repeatable read", "serializable"} {
@@ -312,7 +313,7 @@ func TestPostgresIsolationDefault(t *testing.T) {
 				_, err := removal.NewService(first).MarkForRemoval(context.Background(), batch) // x: Active -> Marked
 				firstDone <- err
 			}()
-			<-paused // first holds the lock, its change not yet committed
+			<-paused // first holds its rows, its change not yet committed
 			type result struct {
 				res removal.BatchResult
 				err error
@@ -322,9 +323,8 @@ func TestPostgresIsolationDefault(t *testing.T) {
 				res, err := removal.NewService(second).MarkReadyForRemoval(context.Background(), batch)
 				secondDone <- result{res, err}
 			}()
-			// An advisory lock on a bigint key shows its two halves.
-			waitFor(t, admin, "the second batch to wait for the lock", `SELECT count(*) FROM pg_locks
-				WHERE locktype = 'advisory' AND NOT granted AND (classid::bigint << 32 | objid::bigint) = $1`, first.LockKey())
+			waitFor(t, admin, "the second batch to wait for the rows", `SELECT count(*) FROM pg_stat_activity
+				WHERE wait_event_type = 'Lock' AND strpos(query, $1) > 0`, schema)
 			releaseFirst()
 			if err := <-firstDone; err != nil {
 				t.Fatalf("first batch: %v", err)

@@ -3,46 +3,51 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	sqldriver "database/sql/driver"
 	"errors"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/ocnumbers/ocnumbers/e164"
 	"github.com/ocnumbers/ocnumbers/removal"
 	"github.com/ocnumbers/ocnumbers/store"
 )
 
-// scanPgNumber reads the columns pgCols.
-func scanPgNumber(r scanner) (store.Number, error) {
-	var (
-		tel, tnt string
-		oc       bool
-		st       int16
-		at       time.Time
-	)
-	if err := r.Scan(&tel, &tnt, &oc, &st, &at); err != nil {
-		return store.Number{}, err
+// query runs a read. A read is idempotent: when the connection it got
+// turns out dead (a server restart, a failover, an idle backend
+// terminated), it runs again on another, up to maxDeadConns times.
+func (d *pgDriver) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	for i := 0; ; i++ {
+		rows, err := d.db.QueryContext(ctx, q, args...)
+		if err == nil || i == maxDeadConns-1 || ctx.Err() != nil || !pgDeadConn(err) {
+			return rows, err
+		}
 	}
-	return store.Number{
-		TelephoneNumber: e164.Number(tel),
-		MSTenantID:      tnt,
-		OperatorConnect: oc,
-		Status:          removal.NumberStatus(st),
-		StatusChangedAt: at.UTC(),
-	}, nil
+}
+
+// pgDeadConn tells whether err says that the connection was dead before
+// the server ran the statement: nothing was sent, or the server had ended
+// the session (admin_shutdown, crash_shutdown, cannot_connect_now, a
+// connection exception).
+func pgDeadConn(err error) bool {
+	if errors.Is(err, sqldriver.ErrBadConn) || pgconn.SafeToRetry(err) {
+		return true
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || strings.HasPrefix(pe.Code, "08"))
 }
 
 func (d *pgDriver) get(ctx context.Context, n e164.Number) (store.Number, bool, error) {
-	got, err := scanPgNumber(d.db.QueryRowxContext(ctx, d.q.get, string(n)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.Number{}, false, nil
+	out, err := d.queryNumbers(ctx, nil, d.q.get, string(n))
+	if err != nil || len(out) == 0 {
+		return store.Number{}, false, err
 	}
-	if err != nil {
-		return store.Number{}, false, pgErr(err)
-	}
-	return got, true, nil
+	return out[0], true, nil
 }
 
 // getMany reads the numbers pgChunk at a time, with one array each.
@@ -60,28 +65,52 @@ func (d *pgDriver) getMany(ctx context.Context, numbers []e164.Number) ([]store.
 	return out, nil
 }
 
+// queryNumbers reads rows of pgCols through pgx itself, which scans them
+// into typed values without database/sql's conversions (a third of a list
+// page's cost); like query, it runs again on a connection found dead.
 func (d *pgDriver) queryNumbers(ctx context.Context, out []store.Number, q string, args ...any) ([]store.Number, error) {
-	rows, err := d.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, pgErr(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		n, err := scanPgNumber(rows)
-		if err != nil {
-			return nil, err
+	for i := 0; ; i++ {
+		n := len(out)
+		err := d.withPgx(ctx, func(conn *pgx.Conn) (bool, error) {
+			rows, err := conn.Query(ctx, q, args...)
+			if err != nil {
+				return false, err
+			}
+			var (
+				tel, tnt string
+				oc       bool
+				st       int16
+				at       time.Time
+			)
+			_, err = pgx.ForEachRow(rows, []any{&tel, &tnt, &oc, &st, &at}, func() error {
+				out = append(out, store.Number{TelephoneNumber: e164.Number(tel), MSTenantID: tnt, OperatorConnect: oc,
+					Status: removal.NumberStatus(st), StatusChangedAt: at.UTC()})
+				return nil
+			})
+			return false, err
+		})
+		if err == nil {
+			return out, nil
 		}
-		out = append(out, n)
+		out = out[:n]
+		if i == maxDeadConns-1 || ctx.Err() != nil || !pgDeadConn(err) {
+			return nil, pgErr(err)
+		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, pgErr(err)
-	}
-	return out, nil
 }
 
 // list is one SELECT in telephone_number order: the column is COLLATE
-// "C", so the order is byte order.
+// "C", so the order is byte order. Several statuses of Operator Connect
+// numbers are one ordered, limited subquery per status, each on the
+// status's entries of an index in number order, merged (Merge Append)
+// rather than sorted.
 func (d *pgDriver) list(ctx context.Context, q removal.NumberQuery) ([]store.Number, error) {
+	query, args := d.listSQL(q)
+	return d.queryNumbers(ctx, nil, query, args...)
+}
+
+// listSQL returns the statement of list and its arguments.
+func (d *pgDriver) listSQL(q removal.NumberQuery) (string, []any) {
 	var where []string
 	var args []any
 	arg := func(v any) string {
@@ -94,76 +123,86 @@ func (d *pgDriver) list(ctx context.Context, q removal.NumberQuery) ([]store.Num
 	if q.MSTenantID != "" {
 		where = append(where, "ms_tenant_id = "+arg(q.MSTenantID))
 	}
-	switch len(q.Statuses) {
-	case 0:
-	case 1:
-		where = append(where, "status = "+arg(int16(q.Statuses[0])))
-	default:
-		sts := make([]int16, len(q.Statuses))
-		for i, st := range q.Statuses {
-			sts[i] = int16(st)
-		}
-		where = append(where, "status = ANY(CAST("+arg(sts)+" AS smallint[]))")
-	}
 	if !q.ChangedAtOrBefore.IsZero() {
 		where = append(where, "status_changed_at <= "+arg(q.ChangedAtOrBefore))
 	}
 	if q.After != "" {
 		where = append(where, "telephone_number > "+arg(string(q.After)))
 	}
-	query := "SELECT " + pgCols + " FROM " + d.n.numbers
+	from := d.n.numbers
+	switch {
+	case len(q.Statuses) == 1:
+		where = append(where, "status = "+arg(int16(q.Statuses[0])))
+	case len(q.Statuses) > 1 && q.IncludeNotOperatorConnect:
+		sts := make([]int16, len(q.Statuses))
+		for i, st := range q.Statuses {
+			sts[i] = int16(st)
+		}
+		where = append(where, "status = ANY(CAST("+arg(sts)+" AS smallint[]))")
+	case len(q.Statuses) > 1:
+		common := strings.Join(where, " AND ")
+		inner := arg(q.Limit + q.Offset)
+		parts := make([]string, len(q.Statuses))
+		for i, st := range q.Statuses {
+			parts[i] = "(SELECT " + pgCols + " FROM " + d.n.numbers + " WHERE " + common + " AND status = " + arg(int16(st)) +
+				" ORDER BY telephone_number LIMIT " + inner + ")"
+		}
+		from = "(" + strings.Join(parts, " UNION ALL ") + ") AS u"
+		where = nil
+	}
+	query := "SELECT " + pgCols + " FROM " + from
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	query += " ORDER BY telephone_number LIMIT " + arg(q.Limit) + " OFFSET " + arg(q.Offset)
-	return d.queryNumbers(ctx, nil, query, args...)
+	// The page size is an integer literal (page sizes are few): a plan
+	// cached for LIMIT $n assumes a tenth of the match and may sort it
+	// all rather than read the first rows of an index in number order.
+	query += " ORDER BY telephone_number LIMIT " + strconv.Itoa(q.Limit)
+	if q.Offset > 0 {
+		// Only here: a cached plan for OFFSET $n assumes a tenth of the
+		// match is skipped.
+		query += " OFFSET " + arg(q.Offset)
+	}
+	return query, args
 }
 
-// count counts rows. Counts of MarkedForRemoval and ReadyForRemoval, which
-// is what Summary asks, read only the partial index of those rows; other
-// statuses are counted from the table.
-func (d *pgDriver) count(ctx context.Context, msTenantID string, statuses []removal.NumberStatus) ([4]int, error) {
-	indexed := true
-	for _, st := range statuses {
-		if st != removal.MarkedForRemoval && st != removal.ReadyForRemoval {
-			indexed = false
-		}
-	}
-	var query string
-	var args []any
-	switch {
-	case indexed && msTenantID == "":
-		query = d.q.countIdx
-	case indexed:
-		query, args = d.q.countIdxT, []any{msTenantID}
-	case msTenantID == "":
-		query = d.q.countAll
-	default:
-		query, args = d.q.countAllT, []any{msTenantID}
-	}
+// count reads the counters: the counts rows of the tenant (or of all,
+// kept under the tenant "") plus their deltas not yet folded: O(1) rows,
+// whatever the number of tenants. Reading more than foldAbove deltas
+// starts a fold in the background.
+func (d *pgDriver) count(ctx context.Context, msTenantID string, _ []removal.NumberStatus) ([4]int, error) {
 	var byStatus [4]int
-	rows, err := d.db.QueryContext(ctx, query, args...)
+	rows, err := d.query(ctx, d.q.count, msTenantID)
 	if err != nil {
 		return byStatus, pgErr(err)
 	}
 	defer rows.Close()
+	deltas := 0
 	for rows.Next() {
-		var st, n int
-		if err := rows.Scan(&st, &n); err != nil {
+		var st, n, k int
+		if err := rows.Scan(&st, &n, &k); err != nil {
 			return byStatus, err
 		}
 		if st >= 0 && st < len(byStatus) {
 			byStatus[st] = n
 		}
+		deltas += k
 	}
-	return byStatus, pgErr(rows.Err())
+	if err := rows.Err(); err != nil {
+		return byStatus, pgErr(err)
+	}
+	if deltas > foldAbove {
+		d.startFold()
+	}
+	return byStatus, nil
 }
 
-// history reads one page and the total in one statement (COUNT(*) OVER
-// the number's events), so both come from one snapshot; only a page past
-// the end needs a second statement for the total.
+// history reads one page, newest first on the (number, at, id) index, and
+// the total (an index-only count of the number's entries) in one
+// statement, so both come from one snapshot; only a page past the end
+// needs a second statement for the total.
 func (d *pgDriver) history(ctx context.Context, n e164.Number, offset, limit int) ([]removal.Event, int, error) {
-	rows, err := d.db.QueryContext(ctx, d.q.history, string(n), limit, offset)
+	rows, err := d.query(ctx, d.q.history, string(n), limit, offset)
 	if err != nil {
 		return nil, 0, pgErr(err)
 	}
@@ -194,7 +233,18 @@ func (d *pgDriver) history(ctx context.Context, n e164.Number, offset, limit int
 		return nil, 0, pgErr(err)
 	}
 	if len(out) == 0 && offset > 0 {
-		if err := d.db.GetContext(ctx, &total, d.q.historyN, string(n)); err != nil {
+		rows, err := d.query(ctx, d.q.historyN, string(n))
+		if err != nil {
+			return nil, 0, pgErr(err)
+		}
+		defer rows.Close()
+		if rows.Next() {
+			err = rows.Scan(&total)
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+		if err != nil {
 			return nil, 0, pgErr(err)
 		}
 	}

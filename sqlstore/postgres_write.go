@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,127 +23,189 @@ import (
 type pgQueries struct {
 	get       string
 	getMany   string
-	countIdx  string // global count on the partial index
-	countIdxT string // per-tenant count on the partial index
-	countAll  string // global count of any statuses
-	countAllT string // per-tenant count of any statuses
-	applyOne  string // move and classify a batch, one From status
-	applyMany string // the same, several From statuses
-	deleteAny string // delete and classify a batch
-	merge     string // import a chunk, keeping stored statuses
-	replace   string // import a chunk, writing every column
-	history   string // one page of a number's events, and their total
-	historyN  string // the number of a number's events
-	prune     string // one chunk of old events
+	countIdx  string                  // global recount of the removal statuses, over the rows
+	countIdxT string                  // per-tenant recount of the removal statuses, over the rows
+	count     string                  // the counts of a tenant or of all, from the counters
+	apply     [pgCountModes][2]string // by counter mode, then history on (0) or off (1)
+	deleteAny string                  // delete and classify a batch
+	merge     string                  // import a chunk, keeping stored statuses
+	replace   string                  // import a chunk, writing every column
+	addCounts string                  // add counts from arrays (after a COPY)
+	fold      string                  // move a bounded number of count deltas into counts
+	history   string                  // one page of a number's events, and their total
+	historyN  string                  // the number of a number's events
+	prune     string                  // one chunk of old events
 }
+
+// How Apply keeps the counts; the modes other than pgCountInserts exist
+// for the benchmarks that chose it (see the README).
+const (
+	// pgCountInserts: insert one counts_delta row per tenant and status
+	// that the batch changes (slot = -txid, unique to the transaction):
+	// never updated, so writers never wait for each other on a count.
+	pgCountInserts = iota
+	// pgCountSlots: upsert the writer's own counts_delta rows, keyed by
+	// its backend's pid, which no concurrent transaction shares (what
+	// Import and Delete do).
+	pgCountSlots
+	// pgCountRows: upsert the counts rows themselves, in key order.
+	pgCountRows
+	// pgCountOff: no counts (a benchmark baseline; the counts drift).
+	pgCountOff
+	pgCountModes
+)
 
 const pgCols = "telephone_number, ms_tenant_id, operator_connect, status, status_changed_at"
 
 const pgEventCols = "telephone_number, ms_tenant_id, action, from_status, to_status, at, trace_id, actor"
 
-// The Summary filter: term for term the partial index's WHERE clause, so
-// that the planner proves the index applies.
-const pgRemovalFilter = "status IN (2, 3) AND operator_connect"
+// foldChunk bounds the count deltas one fold statement moves.
+const foldChunk = 10000
 
 func buildPgQueries(n names) pgQueries {
-	t, h := n.numbers, n.history
-	return pgQueries{
+	t, h, c, cd := n.numbers, n.history, n.counts, n.qual("counts_delta")
+	q := pgQueries{
 		get:       "SELECT " + pgCols + " FROM " + t + " WHERE telephone_number = $1",
 		getMany:   "SELECT " + pgCols + " FROM " + t + " WHERE telephone_number = ANY($1) ORDER BY telephone_number",
-		countIdx:  "SELECT status, COUNT(*) FROM " + t + " WHERE " + pgRemovalFilter + " GROUP BY status",
-		countIdxT: "SELECT status, COUNT(*) FROM " + t + " WHERE ms_tenant_id = $1 AND " + pgRemovalFilter + " GROUP BY status",
-		countAll:  "SELECT status, COUNT(*) FROM " + t + " WHERE operator_connect GROUP BY status",
-		countAllT: "SELECT status, COUNT(*) FROM " + t + " WHERE ms_tenant_id = $1 AND operator_connect GROUP BY status",
-		// One statement per batch (see apply): move the eligible rows with
-		// a compare-and-set, write their events, then read the rows it did
-		// not move from the statement's snapshot, to classify them.
-		// applyOne is for a change with one From status, which then is each
-		// moved row's old status; applyMany reads the old status from a
-		// self-join, and requires it to equal the status the compare-and-set
-		// saw, so that a row changed by a writer outside the store is
-		// reported as a miss in a From status, which apply detects, rather
-		// than with a wrong old status.
-		applyOne:  pgApplySQL(t, h, "", "($4::smallint[])[1]"),
-		applyMany: pgApplySQL(t, h, " FROM "+t+" AS o WHERE o.telephone_number = t.telephone_number AND o.status = t.status AND", "o.status"),
-		deleteAny: "WITH del AS (DELETE FROM " + t + " AS t WHERE t.telephone_number = ANY($1) AND t.status = 3" +
+		countIdx:  "SELECT status, COUNT(*) FROM " + t + " WHERE status IN (2, 3) AND operator_connect GROUP BY status",
+		countIdxT: "SELECT status, COUNT(*) FROM " + t + " WHERE ms_tenant_id = $1 AND status IN (2, 3) AND operator_connect GROUP BY status",
+		// The counts of one tenant, or of all ("": the rows every change
+		// also adds to), and how many delta rows were read (to fold when
+		// there are many).
+		count: "SELECT status, CAST(SUM(n) AS bigint), COUNT(*) FILTER (WHERE delta) FROM (SELECT status, n, false AS delta FROM " + c + " WHERE ms_tenant_id = $1" +
+			" UNION ALL SELECT status, d, true FROM " + cd + " WHERE ms_tenant_id = $1) AS u GROUP BY status",
+		deleteAny: "WITH req AS (SELECT telephone_number, ms_tenant_id, operator_connect, status FROM " + t +
+			" WHERE telephone_number = ANY($1) ORDER BY telephone_number FOR UPDATE)," +
+			" del AS (DELETE FROM " + t + " AS t USING req WHERE t.telephone_number = req.telephone_number AND t.telephone_number = ANY($1) AND req.status = 3" +
 			" RETURNING t.telephone_number, t.ms_tenant_id, t.operator_connect)," +
 			" ev AS (INSERT INTO " + h + " (" + pgEventCols + ")" +
 			" SELECT telephone_number, ms_tenant_id, 'purge', CAST(3 AS smallint), CAST(NULL AS smallint), CAST($2 AS timestamptz)," +
-			" NULLIF(CAST($3 AS text), ''), NULLIF(CAST($4 AS text), '') FROM del)" +
-			" SELECT telephone_number, operator_connect, CAST(3 AS smallint), true FROM del UNION ALL" +
-			" SELECT telephone_number, operator_connect, status, false FROM " + t +
-			" WHERE telephone_number = ANY(ARRAY(SELECT unnest(CAST($1 AS text[])) EXCEPT ALL SELECT telephone_number FROM del))",
-		merge:    pgImportSQL(t, h, false),
-		replace:  pgImportSQL(t, h, true),
-		history:  "SELECT " + pgEventCols + ", COUNT(*) OVER () FROM " + h + " WHERE telephone_number = $1 ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3",
+			" NULLIF(CAST($3 AS text), ''), NULLIF(CAST($4 AS text), '') FROM del)," +
+			" cnt AS (" + pgSlotUpsert(cd, "SELECT k.t, CAST(3 AS smallint), -COUNT(*) FROM del CROSS JOIN LATERAL (VALUES (del.ms_tenant_id), ('')) AS k(t)"+
+			" WHERE operator_connect GROUP BY k.t") + ")" +
+			" SELECT req.telephone_number, req.operator_connect, req.status, del.telephone_number IS NOT NULL" +
+			" FROM req LEFT JOIN del ON del.telephone_number = req.telephone_number",
+		merge:     pgImportSQL(t, h, cd, false),
+		replace:   pgImportSQL(t, h, cd, true),
+		addCounts: pgSlotUpsert(cd, "SELECT * FROM unnest(CAST($1 AS text[]), CAST($2 AS smallint[]), CAST($3 AS bigint[]))"),
+		fold: "WITH l AS (SELECT ctid AS c FROM " + cd + " WHERE (SELECT pg_try_advisory_xact_lock($1) FROM (VALUES (1)) AS v(x) OFFSET 0)" +
+			" LIMIT " + fmt.Sprint(foldChunk) + " FOR UPDATE SKIP LOCKED)," +
+			" del AS (DELETE FROM " + cd + " WHERE ctid = ANY(ARRAY(SELECT c FROM l)) RETURNING ms_tenant_id, status, d)," +
+			" ins AS (INSERT INTO " + c + " AS c (ms_tenant_id, status, n)" +
+			" SELECT ms_tenant_id, status, SUM(d) FROM del GROUP BY ms_tenant_id, status ORDER BY ms_tenant_id, status" +
+			" ON CONFLICT (ms_tenant_id, status) DO UPDATE SET n = c.n + excluded.n)" +
+			" SELECT COUNT(*) FROM del",
+		// The page's total, in the same statement (one snapshot): a first
+		// page that is not full holds them all; otherwise an index-only
+		// count of the number's index entries (an InitPlan, run only when
+		// the CASE reaches it).
+		history: "WITH page AS MATERIALIZED (SELECT " + pgEventCols + ", id FROM " + h + " WHERE telephone_number = $1 ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3)" +
+			" SELECT " + pgEventCols + ", CASE WHEN CAST($3 AS bigint) = 0 AND (SELECT COUNT(*) FROM page) < CAST($2 AS bigint) THEN (SELECT COUNT(*) FROM page)" +
+			" ELSE (SELECT COUNT(*) FROM " + h + " WHERE telephone_number = $1) END FROM page ORDER BY at DESC, id DESC",
 		historyN: "SELECT COUNT(*) FROM " + h + " WHERE telephone_number = $1",
-		prune:    "DELETE FROM " + h + " WHERE id IN (SELECT id FROM " + h + " WHERE at < $1 ORDER BY at LIMIT $2)",
+		// The oldest events by their row addresses (the table has no index
+		// on id); the chunk size is a literal: a plan cached for LIMIT $2
+		// assumes a tenth of the table.
+		prune: "DELETE FROM " + h + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + h + " WHERE at < $1 ORDER BY at LIMIT " + strconv.Itoa(pruneChunk) + "))",
 	}
+	// The moved rows' count changes: -1 in the old status, +1 in the new,
+	// for the tenant and for all (""). movedT: for the tenant only.
+	moved := "SELECT k.t, x.s, SUM(x.v) FROM upd CROSS JOIN LATERAL (VALUES (upd.old, -1), (CAST($1 AS smallint), 1)) AS x(s, v)" +
+		" CROSS JOIN LATERAL (VALUES (upd.ms_tenant_id), ('')) AS k(t) GROUP BY k.t, x.s"
+	movedT := "SELECT ms_tenant_id, x.s, SUM(x.v) FROM upd CROSS JOIN LATERAL (VALUES (upd.old, -1), (CAST($1 AS smallint), 1)) AS x(s, v)" +
+		" GROUP BY ms_tenant_id, x.s"
+	cnt := [pgCountModes]string{
+		pgCountSlots: " cnt AS (" + pgSlotUpsert(cd, moved) + "),",
+		pgCountRows: " cnt AS (INSERT INTO " + c + " AS c (ms_tenant_id, status, n) " + movedT + " ORDER BY 1, 2" +
+			" ON CONFLICT (ms_tenant_id, status) DO UPDATE SET n = c.n + excluded.n),",
+		pgCountInserts: " cnt AS (INSERT INTO " + cd + " (ms_tenant_id, status, d, slot) " +
+			strings.Replace(moved, "SUM(x.v)", "SUM(x.v), -CAST(txid_current() AS bigint)", 1) + "),",
+	}
+	for mode := range q.apply {
+		q.apply[mode][0] = pgApplySQL(t, h, true, cnt[mode])
+		q.apply[mode][1] = pgApplySQL(t, h, false, cnt[mode])
+	}
+	return q
+}
+
+// pgSlotUpsert adds the rows of sel (tenant, status, delta) to the
+// writer's own counts_delta rows: slot is its backend's pid, which no
+// concurrent transaction shares, so the upsert never waits for another
+// writer; rows are taken in key order.
+func pgSlotUpsert(cd, sel string) string {
+	return "INSERT INTO " + cd + " AS cd (ms_tenant_id, status, d, slot) SELECT s.*, pg_backend_pid() FROM (" + sel + ") AS s(ms_tenant_id, status, d)" +
+		" WHERE s.d <> 0 ORDER BY 1, 2 ON CONFLICT (ms_tenant_id, status, slot) DO UPDATE SET d = cd.d + excluded.d"
 }
 
 // pgApplySQL returns the batch statement. Its arguments: $1 the new status,
 // $2 the change time, $3 the batch's numbers, $4 the From statuses, $5 the
-// event's action, $6 and $7 the trace id and actor ("" for NULL). join
-// (the rest of the FROM list, ending in AND) and old (the moved row's old
-// status) make it applyOne or applyMany. It returns one row per stored
-// number: number, operator_connect, old status, moved.
-func pgApplySQL(t, h, join, old string) string {
-	where := " WHERE"
-	if join != "" {
-		where = join
+// event's action, $6 and $7 the trace id and actor ("" for NULL). req
+// locks the stored rows among the numbers in number order (LockRows above
+// the sort) and, under READ COMMITTED, yields each row's newest version
+// once its lock is granted; upd moves the locked rows in a From status,
+// reporting the status it moved from; ev writes their events and cnt
+// (given, with its trailing comma, or "") their counts; without history
+// (for benchmarks) ev is left out. It returns one row per stored number:
+// number, operator_connect, old status, moved.
+func pgApplySQL(t, h string, history bool, cnt string) string {
+	ev := " ev AS (INSERT INTO " + h + " (" + pgEventCols + ")" +
+		" SELECT telephone_number, ms_tenant_id, CAST($5 AS text), old, CAST($1 AS smallint), CAST($2 AS timestamptz)," +
+		" NULLIF(CAST($6 AS text), ''), NULLIF(CAST($7 AS text), '') FROM upd),"
+	if !history {
+		// The arguments stay in use, so that both statements take the same.
+		ev = " ev AS (SELECT CAST($5 AS text), CAST($6 AS text), CAST($7 AS text)),"
 	}
-	return "WITH upd AS (UPDATE " + t + " AS t SET status = $1, status_changed_at = $2" + where +
-		" t.telephone_number = ANY($3) AND t.operator_connect AND t.status = ANY($4)" +
-		" RETURNING t.telephone_number, t.ms_tenant_id, " + old + " AS status)," +
-		" ev AS (INSERT INTO " + h + " (" + pgEventCols + ")" +
-		" SELECT telephone_number, ms_tenant_id, CAST($5 AS text), status, CAST($1 AS smallint), CAST($2 AS timestamptz)," +
-		" NULLIF(CAST($6 AS text), ''), NULLIF(CAST($7 AS text), '') FROM upd)" +
-		" SELECT telephone_number, true, status, true FROM upd UNION ALL" +
-		" SELECT telephone_number, operator_connect, status, false FROM " + t +
-		" WHERE telephone_number = ANY(ARRAY(SELECT unnest($3::text[]) EXCEPT ALL SELECT telephone_number FROM upd))"
+	return "WITH req AS (SELECT telephone_number, ms_tenant_id, operator_connect, status FROM " + t +
+		" WHERE telephone_number = ANY($3) ORDER BY telephone_number FOR NO KEY UPDATE)," +
+		" upd AS (UPDATE " + t + " AS t SET status = $1, status_changed_at = $2 FROM req" +
+		" WHERE t.telephone_number = req.telephone_number AND t.telephone_number = ANY($3) AND req.operator_connect AND req.status = ANY($4)" +
+		" RETURNING t.telephone_number, t.ms_tenant_id, req.status AS old)," + ev + cnt +
+		" done AS (SELECT telephone_number FROM upd)" +
+		" SELECT req.telephone_number, req.operator_connect, req.status, done.telephone_number IS NOT NULL" +
+		" FROM req LEFT JOIN done ON done.telephone_number = req.telephone_number"
 }
 
-// pgImportSQL returns the statement that imports one chunk of records from
-// column arrays ($1-$5), with the events' time, trace id and actor in $6-$8.
-// It reads the stored statuses (old) from the statement's snapshot, which
-// no store writer can change under the writer lock, upserts, and writes an
-// event for each inserted number and each status the upsert changed. It
-// returns the counts of ImportResult: inserted, updated, status kept (the
-// latter meaningful for a merge).
-func pgImportSQL(t, h string, replace bool) string {
+// pgImportSQL returns the statement that imports one chunk of records,
+// sorted by number, from column arrays ($1-$5), with the events' time,
+// trace id and actor in $6-$8. It locks the stored rows first, in number
+// order (old), and only then upserts (up waits for all of old through its
+// one-time filter), so the old values it compares are the rows' newest;
+// it writes an event for each inserted number and each status the upsert
+// changed, and the counts' changes. It returns the counts of ImportResult:
+// inserted, updated, status kept (the latter meaningful for a merge).
+// Imports serialise with each other (the import lock), so a number absent
+// from old is not inserted by anyone else meanwhile; batches never insert.
+func pgImportSQL(t, h, cd string, replace bool) string {
 	set := "ms_tenant_id = excluded.ms_tenant_id, operator_connect = excluded.operator_connect"
 	if replace {
 		set += ", status = excluded.status, status_changed_at = excluded.status_changed_at"
 	}
 	return "WITH input AS (SELECT * FROM unnest(CAST($1 AS text[]), CAST($2 AS text[]), CAST($3 AS boolean[]), CAST($4 AS smallint[]), CAST($5 AS timestamptz[]))" +
 		" AS i(" + pgCols + "))," +
-		" old AS (SELECT t.telephone_number, t.status FROM " + t + " AS t JOIN input USING (telephone_number))," +
+		" old AS (SELECT telephone_number, ms_tenant_id, operator_connect, status FROM " + t +
+		" WHERE telephone_number = ANY($1) ORDER BY telephone_number FOR NO KEY UPDATE)," +
 		" up AS (INSERT INTO " + t + " AS t (" + pgCols + ") SELECT " + pgCols + " FROM input" +
+		" WHERE (SELECT COUNT(*) FROM old) >= 0 ORDER BY telephone_number" +
 		" ON CONFLICT (telephone_number) DO UPDATE SET " + set +
-		" RETURNING t.telephone_number, t.ms_tenant_id, t.status)," +
+		" RETURNING t.telephone_number, t.ms_tenant_id, t.operator_connect, t.status)," +
 		" ev AS (INSERT INTO " + h + " (" + pgEventCols + ")" +
 		" SELECT up.telephone_number, up.ms_tenant_id, 'import', old.status, up.status, CAST($6 AS timestamptz)," +
 		" NULLIF(CAST($7 AS text), ''), NULLIF(CAST($8 AS text), '')" +
-		" FROM up LEFT JOIN old USING (telephone_number) WHERE old.status IS DISTINCT FROM up.status)" +
+		" FROM up LEFT JOIN old USING (telephone_number) WHERE old.status IS DISTINCT FROM up.status)," +
+		" cnt AS (" + pgSlotUpsert(cd, "SELECT k.t, status, SUM(v) FROM (SELECT ms_tenant_id, status, -1 AS v FROM old WHERE operator_connect"+
+		" UNION ALL SELECT ms_tenant_id, status, 1 FROM up WHERE operator_connect) AS x CROSS JOIN LATERAL (VALUES (x.ms_tenant_id), ('')) AS k(t)"+
+		" GROUP BY k.t, status") + ")" +
 		" SELECT COUNT(*) - COUNT(old.telephone_number), COUNT(old.telephone_number), COUNT(*) FILTER (WHERE old.status <> input.status)" +
 		" FROM input LEFT JOIN old USING (telephone_number)"
 }
 
-// apply runs the batch as one transaction of writeTx, in two round trips:
-// a pipeline of BEGIN, the writer lock and one statement for the whole
-// batch (applyOne or applyMany), then COMMIT. Ten statements of
-// removal.ChunkSize numbers measured 10% slower than one, and the chunks
-// would all be sent together anyway (see the README). ctx is checked
-// every removal.ChunkSize numbers while the batch is prepared; a
-// cancellation found then sends nothing, one while the pipeline runs
-// aborts the transaction: nothing is applied. A writer outside the store
-// that changes a row under the batch makes the outcome show a miss in a
-// From status; the batch is then rolled back and run again.
+// apply runs the batch as one transaction of writeTx in one round trip: a
+// pipeline of BEGIN, one statement for the whole batch (pgApplySQL) and
+// COMMIT. ctx is checked every removal.ChunkSize numbers while the batch
+// is prepared; a cancellation found then sends nothing, one while the
+// pipeline runs cancels the statement (nothing applied) unless the
+// COMMIT has already run (everything applied, and reported).
 func (d *pgDriver) apply(ctx context.Context, numbers []e164.Number, c removal.Change, a removal.Audit) ([]removal.Outcome, error) {
-	query := d.q.applyOne
-	if len(c.From) > 1 {
-		query = d.q.applyMany
-	}
 	from := make([]int16, len(c.From))
 	for i, f := range c.From {
 		from[i] = int16(f)
@@ -151,18 +215,17 @@ func (d *pgDriver) apply(ctx context.Context, numbers []e164.Number, c removal.C
 		return nil, err
 	}
 	var out []removal.Outcome
-	err = d.writeTx(ctx, func(tx *pgTx) error {
-		b := tx.batch()
-		b.Queue(query, int16(c.To), c.At, arg, from, string(c.Event), a.TraceID, a.Actor)
+	err = d.writeTx(ctx, txOpts{}, func(tx *pgTx) error {
+		b := tx.single()
+		b.Queue(d.q.apply[d.counterMode][d.noHistory], int16(c.To), c.At, arg, from, string(c.Event), a.TraceID, a.Actor)
 		var err error
-		out, err = d.runBatch(ctx, tx, b, numbers, func(o removal.Outcome) bool {
-			return o.OperatorConnect && c.Allows(o.Status)
-		})
+		out, err = d.runBatch(ctx, tx, b, numbers)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	d.wrote(1)
 	return out, nil
 }
 
@@ -174,18 +237,17 @@ func (d *pgDriver) delete(ctx context.Context, numbers []e164.Number, at time.Ti
 		return nil, err
 	}
 	var out []removal.Outcome
-	err = d.writeTx(ctx, func(tx *pgTx) error {
-		b := tx.batch()
+	err = d.writeTx(ctx, txOpts{}, func(tx *pgTx) error {
+		b := tx.single()
 		b.Queue(d.q.deleteAny, arg, at, a.TraceID, a.Actor)
 		var err error
-		out, err = d.runBatch(ctx, tx, b, numbers, func(o removal.Outcome) bool {
-			return o.Status == removal.ReadyForRemoval
-		})
+		out, err = d.runBatch(ctx, tx, b, numbers)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	d.wrote(1)
 	return out, nil
 }
 
@@ -204,42 +266,42 @@ func pgNumbers(ctx context.Context, numbers []e164.Number) ([]string, error) {
 }
 
 // runBatch sends b, whose last statement returns one row per stored
-// number (number, operator_connect, old status, changed), and returns the
-// outcomes in the order of numbers. A row that was not changed although
-// moves(row) says the statement should have changed it is errRace.
-func (d *pgDriver) runBatch(ctx context.Context, tx *pgTx, b *pgx.Batch, numbers []e164.Number, moves func(removal.Outcome) bool) ([]removal.Outcome, error) {
+// number (number, operator_connect, old status, changed), as the final
+// pipeline of tx when it may, and returns the outcomes in the order of
+// numbers.
+func (d *pgDriver) runBatch(ctx context.Context, tx *pgTx, b *pgx.Batch, numbers []e164.Number) ([]removal.Outcome, error) {
 	index := make(map[e164.Number]int, len(numbers))
 	for i, n := range numbers {
 		index[n] = i
 	}
 	out := make([]removal.Outcome, len(numbers))
-	br, err := tx.send(ctx, b)
+	br, err := tx.send(ctx, b, tx.final())
 	if err != nil {
 		return nil, err
 	}
-	err = readOutcomes(br, index, out, moves)
+	err = readOutcomes(tx, br, index, out)
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return nil, err
 	}
+	if d.afterFirst != nil {
+		d.afterFirst()
+	}
 	return out, nil
 }
 
-func readOutcomes(br pgx.BatchResults, index map[e164.Number]int, out []removal.Outcome, moves func(removal.Outcome) bool) error {
+func readOutcomes(tx *pgTx, br pgx.BatchResults, index map[e164.Number]int, out []removal.Outcome) error {
 	rows, err := br.Query()
 	if err != nil {
-		return err
+		return tx.first(err)
 	}
 	var n string
 	var st int16
 	var o removal.Outcome
 	_, err = pgx.ForEachRow(rows, []any{&n, &o.OperatorConnect, &st, &o.Changed}, func() error {
 		o.Found, o.Status = true, removal.NumberStatus(st)
-		if !o.Changed && moves(o) {
-			return errRace
-		}
 		i, ok := index[e164.Number(n)]
 		if !ok {
 			return fmt.Errorf("unrequested number %q in the result", n)
@@ -256,20 +318,27 @@ const pgChunk = 10000
 // copyThreshold is the size from which Import tries COPY.
 const copyThreshold = 2000
 
-// importNumbers writes every record in one transaction of writeTx. From
-// copyThreshold records it first tries COPY into the table inside a
-// savepoint, then COPY of the events: that works when no number is stored
-// yet (the usual first load). COPY cannot update rows: when a number is
-// already stored it fails with a unique violation, and the import falls
-// back, in the same transaction, to pgImportSQL, pgChunk records at a time,
-// checking ctx between statements.
+// importNumbers writes every record in one transaction of writeTx, under
+// the table's import lock: imports serialise with each other (an upsert
+// cannot tell which stored row it replaced, so a number must not be
+// inserted by another import meanwhile), never with batches. Records are
+// written in number order, so that the rows are locked in the order every
+// writer follows. From copyThreshold records it first tries COPY into the
+// table inside a savepoint, then COPY of the events and one statement for
+// the counts: that works when no number is stored yet (the usual first
+// load). COPY cannot update rows: when a number is already stored it fails
+// with a unique violation, and the import falls back, in the same
+// transaction, to pgImportSQL, pgChunk records at a time, checking ctx
+// between statements.
 func (d *pgDriver) importNumbers(ctx context.Context, numbers []store.Number, mode store.ImportMode, at time.Time, a removal.Audit) (store.ImportResult, error) {
 	query := d.q.merge
 	if mode == store.Replace {
 		query = d.q.replace
 	}
+	numbers = slices.Clone(numbers)
+	sortNumbers(numbers)
 	var res store.ImportResult
-	err := d.writeTx(ctx, func(tx *pgTx) error {
+	err := d.writeTx(ctx, txOpts{lock: d.importKey, hasLock: true}, func(tx *pgTx) error {
 		res = store.ImportResult{}
 		if len(numbers) >= copyThreshold {
 			copied, err := d.copyNew(ctx, tx, numbers, at, a)
@@ -301,12 +370,13 @@ func (d *pgDriver) importNumbers(ctx context.Context, numbers []store.Number, mo
 	if err != nil {
 		return store.ImportResult{}, err
 	}
+	d.wrote(1)
 	return res, nil
 }
 
-// copyNew loads numbers, none of them stored yet, with COPY, and their
-// import events with a second COPY. It reports false, with the savepoint
-// rolled back, when a number is already stored.
+// copyNew loads numbers, none of them stored yet, with COPY, their import
+// events with a second COPY, and their counts. It reports false, with the
+// savepoint rolled back, when a number is already stored.
 func (d *pgDriver) copyNew(ctx context.Context, tx *pgTx, numbers []store.Number, at time.Time, a removal.Audit) (bool, error) {
 	if _, err := tx.exec(ctx, "SAVEPOINT bulk_load"); err != nil {
 		return false, err
@@ -330,6 +400,27 @@ func (d *pgDriver) copyNew(ctx context.Context, tx *pgTx, numbers []store.Number
 			n := numbers[i]
 			return []any{string(n.TelephoneNumber), n.MSTenantID, string(removal.EventImport), nil, int16(n.Status), at, trace, actor}, nil
 		}))
+	if err != nil {
+		return false, err
+	}
+	type key struct {
+		tenant string
+		status removal.NumberStatus
+	}
+	counts := map[key]int64{}
+	for _, n := range numbers {
+		if n.OperatorConnect {
+			counts[key{n.MSTenantID, n.Status}]++
+			counts[key{"", n.Status}]++ // all tenants
+		}
+	}
+	var tenants []string
+	var statuses []int16
+	var deltas []int64
+	for k, v := range counts {
+		tenants, statuses, deltas = append(tenants, k.tenant), append(statuses, int16(k.status)), append(deltas, v)
+	}
+	_, err = tx.exec(ctx, d.q.addCounts, tenants, statuses, deltas)
 	return err == nil, err
 }
 
@@ -347,7 +438,8 @@ func pgColumns(ns []store.Number) []any {
 }
 
 // prune deletes the events older than before, pruneChunk at a time, each
-// chunk in a transaction of writeTx; ctx is checked between chunks.
+// chunk in a transaction of writeTx of one round trip; ctx is checked
+// between chunks.
 func (d *pgDriver) prune(ctx context.Context, before time.Time) (int, error) {
 	total := 0
 	for {
@@ -357,9 +449,19 @@ func (d *pgDriver) prune(ctx context.Context, before time.Time) (int, error) {
 			}
 		}
 		var k int64
-		err := d.writeTx(ctx, func(tx *pgTx) error {
-			tag, err := tx.exec(ctx, d.q.prune, before, pruneChunk)
+		err := d.writeTx(ctx, txOpts{}, func(tx *pgTx) error {
+			b := tx.single()
+			b.Queue(d.q.prune, before)
+			br, err := tx.send(ctx, b, tx.final())
+			if err != nil {
+				return err
+			}
+			tag, err := br.Exec()
+			err = tx.first(err)
 			k = tag.RowsAffected()
+			if cerr := br.Close(); err == nil {
+				err = cerr
+			}
 			return err
 		})
 		if err != nil {
@@ -367,6 +469,72 @@ func (d *pgDriver) prune(ctx context.Context, before time.Time) (int, error) {
 		}
 		total += int(k)
 		if k < pruneChunk {
+			return total, nil
+		}
+	}
+}
+
+// Folding: counts_delta rows are moved into counts by a fold, in the
+// background, once this process has run foldEvery write transactions (each
+// adds up to four delta rows of all tenants) or a count has read more than
+// foldAbove delta rows. One fold runs at a time in a process, and the fold
+// lock (pg_try_advisory_xact_lock) lets one process fold at a time; a fold
+// skips the rows a writer holds.
+const (
+	foldEvery = 128
+	foldAbove = 256
+	// foldTimeout bounds a background fold.
+	foldTimeout = time.Minute
+)
+
+// wrote counts k write transactions, and starts a fold every foldEvery.
+func (d *pgDriver) wrote(k int64) {
+	if d.writes.Add(k) >= foldEvery {
+		d.startFold()
+	}
+}
+
+// startFold starts a background fold unless one is running.
+func (d *pgDriver) startFold() {
+	if !d.folding.CompareAndSwap(false, true) {
+		return
+	}
+	d.writes.Store(0)
+	d.foldWG.Add(1)
+	go func() {
+		defer d.foldWG.Done()
+		defer d.folding.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), foldTimeout)
+		defer cancel()
+		d.fold(ctx) // a failed fold leaves the deltas for the next one
+	}()
+}
+
+// fold moves count deltas into counts, foldChunk at a time, each chunk in
+// a transaction of writeTx, until fewer remain or another process holds
+// the fold lock.
+func (d *pgDriver) fold(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		var k int
+		err := d.writeTx(ctx, txOpts{}, func(tx *pgTx) error {
+			b := tx.batch()
+			b.Queue(d.q.fold, d.foldKey)
+			br, err := tx.send(ctx, b, tx.final())
+			if err != nil {
+				return err
+			}
+			err = br.QueryRow().Scan(&k)
+			if cerr := br.Close(); err == nil {
+				err = cerr
+			}
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		total += k
+		if k < foldChunk {
 			return total, nil
 		}
 	}

@@ -1,0 +1,66 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/ocnumbers/ocnumbers/removal"
+)
+
+// PostgreSQL counter modes, for SetCounterMode.
+const (
+	CountSlots   = pgCountSlots
+	CountRows    = pgCountRows
+	CountInserts = pgCountInserts
+	CountOff     = pgCountOff
+)
+
+// SetCounterMode switches how Apply keeps the counts on PostgreSQL (a
+// benchmark switch: any mode but CountInserts is for measuring).
+func (s *Store) SetCounterMode(mode int) { s.drv.(*pgDriver).counterMode = mode }
+
+// Fold moves the PostgreSQL count deltas into the counts now, and waits
+// for a background fold to end first.
+func (s *Store) Fold(ctx context.Context) (int, error) {
+	d := s.drv.(*pgDriver)
+	d.foldWG.Wait()
+	return d.fold(ctx)
+}
+
+// WaitFolds waits for the background folds started so far.
+func (s *Store) WaitFolds() { s.drv.(*pgDriver).foldWG.Wait() }
+
+// CountDeltasTable is the qualified name of the PostgreSQL count deltas.
+func (s *Store) CountDeltasTable() string { return s.names.qual("counts_delta") }
+
+// CountsTable is the qualified name of the counts.
+func (s *Store) CountsTable() string { return s.names.counts }
+
+// Allow is the driver's limiter.
+func (s *Store) Allow(ctx context.Context, name string, limit int, window time.Duration) (bool, time.Duration, error) {
+	return s.drv.allow(ctx, name, limit, window)
+}
+
+// SetAfterFirst installs a hook that a PostgreSQL batch calls once its
+// pipeline has been answered.
+func (s *Store) SetAfterFirst(f func()) { s.drv.(*pgDriver).afterFirst = f }
+
+// ApplyQuery is the PostgreSQL batch statement.
+func (s *Store) ApplyQuery() string {
+	d := s.drv.(*pgDriver)
+	return d.q.apply[d.counterMode][d.noHistory]
+}
+
+// SetHistory switches Apply's history on or off on PostgreSQL (a
+// benchmark switch).
+func (s *Store) SetHistory(on bool) {
+	d := s.drv.(*pgDriver)
+	d.noHistory = 0
+	if !on {
+		d.noHistory = 1
+	}
+}
+
+// ListQuery is the PostgreSQL statement of ListNumbers and its arguments
+// (q as the Store passes it on: statuses valid, sorted, each once).
+func (s *Store) ListQuery(q removal.NumberQuery) (string, []any) { return s.drv.(*pgDriver).listSQL(q) }
