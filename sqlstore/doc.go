@@ -29,13 +29,16 @@
 // (NULL when unknown). Rows outlive their number. Indexed by (number, at
 // descending, id descending) for History and by at for PruneHistory.
 //
-// On SQLite, <prefix>counts holds the number of Operator Connect numbers
-// per status and tenant, and per status for all tenants (an empty ms_tenant_id),
+// <prefix>counts holds the number of Operator Connect numbers per status
+// and tenant, and per status for all tenants (an empty ms_tenant_id),
 // changed by every writer in the transaction of its change; CountByStatus
 // (Summary, a list's total) reads them, at a cost that does not depend on
-// the number of rows: one key per status asked. <prefix>rate_limit holds
-// the admissions of the rate limiters. Writing the tables directly
-// bypasses the transition rules, the history and the counters.
+// the number of rows or of tenants. On PostgreSQL writers insert delta rows
+// into <prefix>counts_delta instead of updating a row that other writers
+// would wait for, and the deltas are folded into counts in the background
+// (below). <prefix>rate_limit holds the state of the rate limiters.
+// Writing the tables directly bypasses the transition rules, the history
+// and the counts.
 //
 // On PostgreSQL, text columns are COLLATE "C": lists are in byte order. On
 // SQLite they use the default BINARY collation, which is byte order too.
@@ -75,11 +78,13 @@
 // On SQLite a batch is one transaction, applied chunk by chunk of
 // removal.ChunkSize numbers: ctx is checked between chunks, and on
 // cancellation the chunks done are committed and returned with ctx.Err().
-// On PostgreSQL a batch is one statement in one transaction: ctx is checked
-// every removal.ChunkSize numbers while it is prepared, and a cancellation
-// then or while it runs applies nothing. On a storage failure either
+// On PostgreSQL a batch is one statement and one round trip: ctx is checked
+// every removal.ChunkSize numbers while it is prepared; a cancellation
+// while it runs cancels the statement (nothing applied, ctx's error) unless
+// it has already committed (everything applied and reported), so a commit
+// is never left in doubt by a cancellation. On a storage failure either
 // database rolls back and returns no outcomes: exactly what was applied.
-// Only a connection lost while a COMMIT is in flight leaves it in doubt,
+// Only a connection lost while a commit is in flight leaves it in doubt,
 // as with any database: the call then reports the failure with no
 // outcomes although the batch may have committed; Get tells.
 //
@@ -91,10 +96,8 @@
 // PruneHistory deletes 10,000 events per transaction and, when cancelled,
 // keeps the chunks done.
 //
-// Writers wait for each other: SQLite has one writer at a time; on
-// PostgreSQL the store's writers on one table take a transaction-scoped
-// advisory lock keyed by the table's schema-qualified name (also when the
-// table is found through search_path). Readers never wait for writers.
+// Writers: SQLite has one writer at a time (its write lock). PostgreSQL
+// writers run in parallel (below). Readers never wait for writers.
 // Failures a retry may cure (SQLite still locked after the busy timeout;
 // PostgreSQL lock_not_available, serialization_failure,
 // deadlock_detected) match removal.ErrStoreBusy.
@@ -130,9 +133,49 @@
 // # PostgreSQL
 //
 // Every statement works under each pgx default_query_exec_mode a DSN may
-// set, simple_protocol (PgBouncer in transaction mode) included; locks are
-// transaction-scoped, so transaction pooling is safe. Write transactions
-// are READ COMMITTED whatever the server's default.
+// set, simple_protocol (PgBouncer) included; locks are transaction-scoped,
+// so transaction pooling is safe.
+//
+// Writers run in parallel: there is no table-wide lock. Each write
+// transaction is READ COMMITTED whatever the server's default and locks
+// only the rows it changes, in one global order (numbers ascending), so no
+// deadlock is possible; concurrent batches on the same numbers give the
+// outcomes of some one-by-one order. Imports run one at a time per table
+// (an advisory lock of the table's imports; batches do not wait for it).
+//
+// Bounded waits: a writer waits at most WithLockTimeout (DefaultLockTimeout,
+// 5 s: lock_timeout) for a row another writer holds, then fails with an
+// error matching removal.ErrStoreBusy, nothing applied; a session of the
+// store that stays idle inside a transaction longer than
+// WithIdleInTransactionTimeout (DefaultIdleInTransactionTimeout, 30 s:
+// idle_in_transaction_session_timeout) is ended by the server, its locks
+// released, so a frozen process cannot hold the others. Open sets both on
+// its sessions; New sets them inside each of the store's transactions
+// (set_config(…, true)), leaving the host's sessions as they are.
+// Migrations wait for locks without a bound. An import that runs longer
+// than the lock timeout makes batches on its numbers fail with
+// ErrStoreBusy: load large inventories in parts, or off-peak.
+//
+// Open caps its pool at DefaultPostgresMaxOpenConns (10) connections
+// unless WithMaxOpenConns says otherwise, and names its sessions
+// application_name=ocnumbers unless the DSN names them.
+//
+// A connection found dead before a statement reached the server (a server
+// restart, a failover, an idle backend terminated) is replaced and the
+// statement sent again; a failure after it was sent is reported (nothing
+// applied, or the exact result).
+//
+// Counts: each change inserts delta rows, which any process folds into the
+// counts in the background, one process at a time, every 128 write
+// transactions of a process or when a count reads more than 256 deltas.
+// CountByStatus reads O(1) rows. Migration 3 fills the counts of an
+// existing database; every instance on a database must run a version that
+// keeps them.
+//
+// The rate limiters use the database's clock, so instances on several
+// machines agree; their transactions commit asynchronously
+// (synchronous_commit off), so a crash of the database server can forget
+// the last admissions (up to about 600 ms of them by default).
 //
 // # Other decisions
 //

@@ -20,12 +20,6 @@ func (d *sqliteDriver) setBenchSwitches(noHistory, noCounts bool) {
 	d.noHistory, d.noCounts = noHistory, noCounts
 }
 
-// ListQuery returns the statement of ListNumbers for q (checked as the
-// Store checks it) and its arguments.
-func (s *Store) ListQuery(q removal.NumberQuery) (string, []any) {
-	return s.drv.(*sqliteDriver).listQuery(q)
-}
-
 // HistoryQuery returns the statement of History's first page of 200 and
 // total, whose arguments are the number twice.
 func (s *Store) HistoryQuery() string { return s.drv.(*sqliteDriver).q.history + " LIMIT 200" }

@@ -1,6 +1,10 @@
 package sqlstore
 
-import "time"
+import (
+	"time"
+
+	"github.com/ocnumbers/ocnumbers/removal"
+)
 
 // SetBeforeCommit installs a hook that a PostgreSQL write transaction
 // calls after its statements and before its commit.
@@ -39,4 +43,13 @@ func (s *Store) SetClock(now func() time.Time) {
 // measure what they cost, on a database whose driver has the switches.
 func (s *Store) SetBenchSwitches(noHistory, noCounts bool) {
 	s.drv.(interface{ setBenchSwitches(bool, bool) }).setBenchSwitches(noHistory, noCounts)
+}
+
+// ListQuery returns the statement of ListNumbers for q (checked as the
+// Store checks it: statuses valid, sorted, each once) and its arguments, on
+// either database.
+func (s *Store) ListQuery(q removal.NumberQuery) (string, []any) {
+	return s.drv.(interface {
+		listQuery(removal.NumberQuery) (string, []any)
+	}).listQuery(q)
 }

@@ -31,10 +31,6 @@ var postgresDialect = dialect{
 	},
 }
 
-// DefaultPostgresMaxOpenConns caps the pool Open creates on PostgreSQL
-// unless WithMaxOpenConns says otherwise.
-const pgDefaultMaxOpen = 10
-
 // pgApplicationName is the application_name of Open's sessions when the
 // DSN names none.
 const pgApplicationName = "ocnumbers"
@@ -101,7 +97,7 @@ func openPostgres(ctx context.Context, driverName, dsn string, c config) (*sqlx.
 	}
 	maxOpen := c.maxOpen
 	if maxOpen == 0 {
-		maxOpen = pgDefaultMaxOpen
+		maxOpen = DefaultPostgresMaxOpenConns
 	}
 	sqlDB := stdlib.OpenDB(*cfg)
 	sqlDB.SetMaxOpenConns(maxOpen)

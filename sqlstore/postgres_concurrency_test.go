@@ -717,7 +717,7 @@ func checkCounts(t *testing.T, admin *sqlx.DB, st *sqlstore.Store, schema string
 				t.Errorf("%d deltas left after a fold, %v", left, err)
 			}
 		}
-		want := recount(t, admin, schema)
+		want := pgRecount(t, admin, schema)
 		for tn, w := range want {
 			got, err := st.CountByStatus(context.Background(), tn, removal.Statuses())
 			if err != nil {

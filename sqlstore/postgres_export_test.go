@@ -3,8 +3,6 @@ package sqlstore
 import (
 	"context"
 	"time"
-
-	"github.com/ocnumbers/ocnumbers/removal"
 )
 
 // PostgreSQL counter modes, for SetCounterMode.
@@ -60,7 +58,3 @@ func (s *Store) SetHistory(on bool) {
 		d.noHistory = 1
 	}
 }
-
-// ListQuery is the PostgreSQL statement of ListNumbers and its arguments
-// (q as the Store passes it on: statuses valid, sorted, each once).
-func (s *Store) ListQuery(q removal.NumberQuery) (string, []any) { return s.drv.(*pgDriver).listSQL(q) }

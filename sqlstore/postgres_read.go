@@ -105,12 +105,12 @@ func (d *pgDriver) queryNumbers(ctx context.Context, out []store.Number, q strin
 // status's entries of an index in number order, merged (Merge Append)
 // rather than sorted.
 func (d *pgDriver) list(ctx context.Context, q removal.NumberQuery) ([]store.Number, error) {
-	query, args := d.listSQL(q)
+	query, args := d.listQuery(q)
 	return d.queryNumbers(ctx, nil, query, args...)
 }
 
 // listSQL returns the statement of list and its arguments.
-func (d *pgDriver) listSQL(q removal.NumberQuery) (string, []any) {
+func (d *pgDriver) listQuery(q removal.NumberQuery) (string, []any) {
 	var where []string
 	var args []any
 	arg := func(v any) string {

@@ -65,7 +65,7 @@ func TestPostgresSummaryReadsCounts(t *testing.T) {
 		recs = append(recs, r)
 	}
 	mustPut(t, st, recs...)
-	want := recount(t, admin, schema)
+	want := pgRecount(t, admin, schema)
 
 	tx, err := admin.Beginx()
 	if err != nil {
@@ -97,9 +97,9 @@ func TestPostgresSummaryReadsCounts(t *testing.T) {
 	}
 }
 
-// recount counts the Operator Connect rows of a schema's numbers table per
+// pgRecount counts the Operator Connect rows of a schema's numbers table per
 // status: globally (key "") and per tenant.
-func recount(t *testing.T, admin *sqlx.DB, schema string) map[string][4]int {
+func pgRecount(t *testing.T, admin *sqlx.DB, schema string) map[string][4]int {
 	t.Helper()
 	var rows []struct {
 		Tenant string `db:"ms_tenant_id"`

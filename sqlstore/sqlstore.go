@@ -32,6 +32,11 @@ type Store struct {
 // lock one at a time anyway.
 const DefaultSQLiteMaxOpenConns = 4
 
+// DefaultPostgresMaxOpenConns caps the pool Open creates on PostgreSQL
+// unless WithMaxOpenConns says otherwise: a modest share of a server's
+// max_connections (100 by default), enough to keep the writers busy.
+const DefaultPostgresMaxOpenConns = 10
+
 // Open connects to a database and returns a Store that owns the connection
 // pool. driverName is "sqlite3" (github.com/mattn/go-sqlite3, which needs
 // cgo) or "pgx" (github.com/jackc/pgx/v5/stdlib, which does not); this
@@ -276,9 +281,9 @@ func (s *Store) ListNumbers(ctx context.Context, q removal.NumberQuery) ([]store
 	return out, nil
 }
 
-// CountByStatus implements removal.Store. On SQLite it reads the counters
-// (see the package doc): one lookup per status for a tenant, one per
-// tenant and status for all of them.
+// CountByStatus implements removal.Store from the counts (see the package
+// doc), never by counting rows: O(1) rows per status asked, for a tenant
+// or for all of them.
 func (s *Store) CountByStatus(ctx context.Context, msTenantID string, statuses []removal.NumberStatus) ([]int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
