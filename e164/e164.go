@@ -10,11 +10,11 @@
 // digits (Arabic-Indic, fullwidth). The input is never rewritten, so an
 // accepted number is already canonical and Parse returns it unchanged.
 //
-// Full number-plan validity is not the default: the source documents' own
+// Full number-plan validity is not the default: the platform's own documented
 // example, +14151231234, is not a dialable US number. Stricter checks through
 // libphonenumber are an opt-in Policy (Possible, Valid).
 //
-// # Decisions where the specification is silent
+// # Decisions the rule leaves open
 //
 //   - Checks run in a fixed order and the first failure is reported: empty
 //     input, missing '+' (when the text starts with a digit; any other first

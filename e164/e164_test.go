@@ -12,15 +12,15 @@ import (
 	"github.com/ocnumbers/ocnumbers/e164"
 )
 
-// TestParseAccepts lists numbers SPEC section 4 requires to pass; each must be
-// returned unchanged.
+// TestParseAccepts lists numbers the rule (see the package doc) must accept;
+// each must be returned unchanged.
 func TestParseAccepts(t *testing.T) {
 	tests := []struct {
 		name, in string
 	}{
-		{"SeedClearRemovalStatus", "+14255551212"},
-		{"SeedSecondNumber", "+14255551213"},
-		{"SeedNotDialableUS", "+14151231234"},
+		{"PlatformExample", "+14255551212"},
+		{"PlatformSecondExample", "+14255551213"},
+		{"PlatformExampleNotDialableUS", "+14151231234"},
 		{"Niue7Digits", "+6834002"},
 		{"Exactly15Digits", "+491234567890123"},
 		{"OneDigitCountryCodeRussia", "+79161234567"},
@@ -44,8 +44,8 @@ func TestParseAccepts(t *testing.T) {
 	}
 }
 
-// TestParseRejects checks every rejection class of SPEC section 4 and the
-// reason text it must carry.
+// TestParseRejects checks every rejection class of the rule and the reason
+// text it must carry.
 func TestParseRejects(t *testing.T) {
 	tests := []struct {
 		name, in, reason string
@@ -147,7 +147,7 @@ func TestErrorMessage(t *testing.T) {
 }
 
 // TestIsCountryCode checks the table against libphonenumber's metadata, the
-// source SPEC names, for every possible code.
+// source of the assigned codes, for every possible code.
 func TestIsCountryCode(t *testing.T) {
 	supported := phonenumbers.GetSupportedCallingCodes()
 	for cc := -1; cc <= 1000; cc++ {
@@ -196,8 +196,8 @@ func itoa(n int) string {
 	return itoa(n/10) + string(rune('0'+n%10))
 }
 
-// TestParseAllocs: a valid number costs no allocation (SPEC: allocation-light;
-// it runs 500 times per request).
+// TestParseAllocs: a valid number costs no allocation (Parse runs for every
+// number of a request, up to 500 times).
 func TestParseAllocs(t *testing.T) {
 	for _, s := range realisticNumbers(t) {
 		allocs := testing.AllocsPerRun(20, func() {

@@ -31,7 +31,7 @@ func ExampleParse_error() {
 }
 
 func ExamplePolicy_Parse() {
-	// The seeds' example is well-formed, but not an allocated US number.
+	// The platform's documented example is well-formed, but not an allocated US number.
 	for _, p := range []e164.Policy{e164.Syntax, e164.Possible, e164.Valid} {
 		n, err := p.Parse("+14151231234")
 		fmt.Printf("%-8v %q %v\n", p, n, err)

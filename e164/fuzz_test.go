@@ -11,11 +11,11 @@ import (
 	"github.com/ocnumbers/ocnumbers/e164"
 )
 
-// shape is SPEC section 4's rule without the country code, written
+// shape is the package's rule without the country-code check, written
 // independently of the package's hand-rolled scanner.
 var shape = regexp.MustCompile(`\A\+[1-9][0-9]{6,14}\z`)
 
-// reference decides SPEC section 4's rule the plain way: a regexp, then the
+// reference decides the package's rule the plain way: a regexp, then the
 // 1-3 digit prefixes looked up in libphonenumber's map.
 func reference(s string) bool {
 	if !shape.MatchString(s) {

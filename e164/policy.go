@@ -22,8 +22,8 @@ const (
 	// as IsPossibleNumber does).
 	Possible
 	// Valid also requires libphonenumber's IsValidNumber: the number matches
-	// an allocated range of its numbering plan. It rejects the seeds' own
-	// example +14151231234.
+	// an allocated range of its numbering plan. It rejects the platform's own
+	// documented example +14151231234.
 	Valid
 )
 

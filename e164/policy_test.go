@@ -16,10 +16,10 @@ func TestPolicyParse(t *testing.T) {
 		in     string
 		reason string // "" means accepted
 	}{
-		// SPEC section 4: the seed's example is syntax-valid but not dialable.
-		{"SeedPassesSyntax", e164.Syntax, "+14151231234", ""},
-		{"SeedPassesPossible", e164.Possible, "+14151231234", ""},
-		{"SeedFailsValid", e164.Valid, "+14151231234", "not a valid number for country calling code +1"},
+		// The platform's documented example is syntax-valid but not dialable.
+		{"PlatformExamplePassesSyntax", e164.Syntax, "+14151231234", ""},
+		{"PlatformExamplePassesPossible", e164.Possible, "+14151231234", ""},
+		{"PlatformExampleFailsValid", e164.Valid, "+14151231234", "not a valid number for country calling code +1"},
 		{"ZeroValueIsSyntax", e164.Policy(0), "+14151231234", ""},
 		{"ValidUS", e164.Valid, "+16502530000", ""},
 		{"ValidUK", e164.Valid, "+442071838750", ""},
