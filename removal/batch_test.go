@@ -31,8 +31,8 @@ func TestValidateBatch(t *testing.T) {
 		in   []string
 		want []problem // nil: valid
 	}{
-		{"seed example", []string{"+14255551212", "+14255551213"}, nil},
-		{"seed 415 example", []string{"+14151231234"}, nil},
+		{"platform example", []string{"+14255551212", "+14255551213"}, nil},
+		{"platform 415 example", []string{"+14151231234"}, nil},
 		{"one", []string{"+14255551212"}, nil},
 		{"exactly 500", numbers(500), nil},
 		{"nil is null", nil, []problem{{"telephoneNumbers", "", removal.CodeNullRequestBody, -1}}},

@@ -26,7 +26,7 @@
 // InvalidStatus (with the current status), or success (new status, change
 // time from the Service's clock).
 //
-// # Decisions where the specification is silent
+// # Decisions the rules above leave open
 //
 //   - A duplicate number is a validation error reported at its second
 //     position, naming both positions.
