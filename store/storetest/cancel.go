@@ -20,7 +20,9 @@ import (
 // the store, or a database driver. It makes mid-batch cancellation
 // deterministic without timing. With errOnly, only Err counts and answers,
 // and Done never closes: a store must then find the cancellation by
-// checking Err, as the spec says, since no driver will abort for it.
+// checking Err, as the removal.Store contract requires (ctx checked before
+// anything is applied and at least every ChunkSize numbers), since no driver
+// will abort for it.
 type countdownCtx struct {
 	context.Context
 	mu      sync.Mutex
@@ -175,7 +177,7 @@ func testMidBatch(t *testing.T, newStore func(t *testing.T) store.Store, errOnly
 					t.Errorf("processed %d numbers after %d \"not done\" answers to the store; at most %d when it checks every %d",
 						p, k-probe.entry, bound, removal.ChunkSize)
 				}
-				want, _ := expectBatch(a, fx[:p]) // the prefix, from the spec
+				want, _ := expectBatch(a, fx[:p]) // the prefix, from the transition table
 				if d := cmp.Diff(want, got, resultOpts); d != "" {
 					t.Errorf("result mismatch for the first %d numbers (-want +got):\n%s", p, d)
 				}

@@ -11,7 +11,8 @@ import (
 	"github.com/ocnumbers/ocnumbers/store"
 )
 
-// problemWant is the part of a removal.Problem the spec fixes.
+// problemWant is the part of a removal.Problem the batch rules fix: its
+// index and code. Of the message, only the positions it names are checked.
 type problemWant struct {
 	Index int
 	Code  string
