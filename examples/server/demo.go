@@ -9,7 +9,7 @@ import (
 	"github.com/ocnumbers/ocnumbers/store"
 )
 
-// Demo tenants. Contoso holds the seeds' numbers.
+// Demo tenants. Contoso holds the platform's documented example numbers.
 const (
 	demoContoso  = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
 	demoFabrikam = "9b2e1c4a-3f5d-4e6b-8a7c-1d2e3f4a5b6c"
@@ -17,8 +17,8 @@ const (
 )
 
 // demoInventory has every status, some numbers not Operator Connect, and the
-// seeds' +14255551212 and +14255551213 in MarkedForRemoval for the README's
-// curl lines.
+// platform's documented example numbers +14255551212 and +14255551213 in
+// MarkedForRemoval for the README's curl lines.
 func demoInventory(at time.Time) []store.Number {
 	n := func(tel, tenant string, oc bool, s removal.NumberStatus) store.Number {
 		return store.Number{TelephoneNumber: e164.Number(tel), MSTenantID: tenant, OperatorConnect: oc, Status: s, StatusChangedAt: at}

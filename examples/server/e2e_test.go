@@ -32,9 +32,9 @@ const (
 	routeSummary = httpapi.RouteSummary
 )
 
-// seedInventory is the e2e inventory: the seeds' numbers, every status,
-// numbers that are not Operator Connect, two tenants.
-var seedInventory = []row{
+// e2eInventory is the e2e inventory: the platform's documented example
+// numbers, every status, numbers that are not Operator Connect, two tenants.
+var e2eInventory = []row{
 	{"+14255551212", tenantA, removal.MarkedForRemoval, true},
 	{"+14255551213", tenantA, removal.MarkedForRemoval, true},
 	{"+14255551214", tenantA, removal.Active, true},
@@ -51,8 +51,8 @@ var seedInventory = []row{
 	{"+442071838752", tenantB, removal.ReadyForRemoval, false},
 }
 
-// model is what the store must hold: the test's own account of SPEC's
-// rules, never read back from the server.
+// model is what the store must hold: the test's own account of the
+// workflow's rules, never read back from the server.
 type model map[string]row
 
 func newModel(rows []row) model {
@@ -136,15 +136,16 @@ func checkSummary(t testing.TB, s *server, query string, want removal.Summary) {
 	}
 }
 
-// TestSeedRules drives every rule of the three seed documents against the
-// real binary on SQLite with an imported CSV, checking each answer and the
-// store, read by this process, afterwards.
-func TestSeedRules(t *testing.T) {
+// TestPlatformRules drives every rule of the three original endpoints
+// (clear-removal-status, ready-for-removal, summary) against the real binary
+// on SQLite with an imported CSV, checking each answer and the store, read by
+// this process, afterwards.
+func TestPlatformRules(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "e2e.db")
-	s := startServer(t, "-db", db, "-import", writeCSV(t, seedInventory))
+	s := startServer(t, "-db", db, "-import", writeCSV(t, e2eInventory))
 	st := openSQLite(t, db)
-	m := newModel(seedInventory)
+	m := newModel(e2eInventory)
 	checkStore(t, st, m) // the import stored every row canonically
 
 	type step struct {
@@ -289,14 +290,14 @@ func TestSeedRules(t *testing.T) {
 	checkStore(t, st, m)
 }
 
-// TestBadInputs sends every bad input of issue 4 and checks the problem
-// body and that the store did not change.
+// TestBadInputs sends every bad input of the batch routes and checks the
+// problem body and that the store did not change.
 func TestBadInputs(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "bad.db")
-	s := startServer(t, "-db", db, "-import", writeCSV(t, seedInventory))
+	s := startServer(t, "-db", db, "-import", writeCSV(t, e2eInventory))
 	st := openSQLite(t, db)
-	m := newModel(seedInventory)
+	m := newModel(e2eInventory)
 
 	many := func(n int) string {
 		tels := make([]string, n)
@@ -401,8 +402,8 @@ func TestBadInputs(t *testing.T) {
 	})
 }
 
-// repeatedTenant is the problem for a repeated msTenantId: SPEC fixes the
-// code and title; the platform's "not a Guid" wording would be wrong here,
+// repeatedTenant is the problem for a repeated msTenantId: the platform fixes
+// the code and title; the platform's "not a Guid" wording would be wrong here,
 // so the detail is the implementation's.
 func repeatedTenant() problem {
 	p := wantProblem(400, removal.CodeInvalidTenantID, routeSummary, "msTenantId")
@@ -466,9 +467,9 @@ func checkAllow(t testing.TB, h http.Header, want []string) {
 // routes are not limited.
 func TestRateLimit(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "rate.db")
-	s := startServer(t, "-db", db, "-import", writeCSV(t, seedInventory), "-rate-limit", "3", "-rate-window", "1h")
+	s := startServer(t, "-db", db, "-import", writeCSV(t, e2eInventory), "-rate-limit", "3", "-rate-window", "1h")
 	st := openSQLite(t, db)
-	m := newModel(seedInventory)
+	m := newModel(e2eInventory)
 
 	checkBatch(t, s.do(t, post(routeReady, numbersBody("+14255551212"))), wantBatch(msgReady, 1))
 	m.set("+14255551212", removal.ReadyForRemoval)
@@ -553,7 +554,7 @@ func TestDemo(t *testing.T) {
 // of the body goes out: the answer must be the full 200 and the exit clean.
 func TestGracefulShutdown(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "shutdown.db")
-	s := startServer(t, "-db", db, "-import", writeCSV(t, seedInventory))
+	s := startServer(t, "-db", db, "-import", writeCSV(t, e2eInventory))
 	addr := strings.TrimPrefix(s.URL, "http://")
 
 	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
@@ -610,7 +611,7 @@ func TestGracefulShutdown(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Errorf("server still running 30s after its last request")
 	}
-	m := newModel(seedInventory)
+	m := newModel(e2eInventory)
 	m.set("+14255551212", removal.Active)
 	m.set("+14151231234", removal.Active)
 	checkStore(t, openSQLite(t, db), m)

@@ -215,9 +215,9 @@ type row struct {
 	oc     bool
 }
 
-// writeCSV writes rows in the SPEC section 6 format, columns deliberately out
-// of the documented order, with tenants in upper case and braces (stored
-// canonical).
+// writeCSV writes rows in the inventory CSV format (see store.ReadCSV),
+// columns deliberately out of the order of the store.Col constants, with
+// tenants in upper case and braces (stored canonical).
 func writeCSV(t testing.TB, rows []row) string {
 	t.Helper()
 	var b strings.Builder
@@ -359,15 +359,16 @@ func asJSON(t testing.TB, v any) any {
 	return decodeAny(t, b)
 }
 
-// Placeholders for members whose text SPEC leaves to the implementation:
-// the member must be present and be a non-empty string.
+// Placeholders for members whose text the platform leaves to the
+// implementation: the member must be present and be a non-empty string.
 const (
 	someText   = "<non-empty text>"
 	someTicket = "<error ticket>"
 )
 
-// problem is the wire form of a problem+json body, as SPEC section 5 lists
-// its members. Errors is omitted when nil.
+// problem is the wire form of a problem+json body, with the members the
+// platform's problems carry (the OpenAPI document's Problem schema). Errors is
+// omitted when nil.
 type problem struct {
 	Type        string              `json:"type"`
 	Title       string              `json:"title"`
@@ -380,8 +381,8 @@ type problem struct {
 	Errors      map[string][]string `json:"errors,omitempty"`
 }
 
-// wantProblem is the body SPEC requires: title, detail, errorTicket and each
-// errors message are implementation text (placeholders), except the
+// wantProblem is the body the platform requires: title, detail, errorTicket
+// and each errors message are implementation text (placeholders), except the
 // platform's own wording for InvalidTenantId; type is the one httpapi
 // documents (ProblemTypeBase + errorCode).
 func wantProblem(status int, code, instance string, errorFields ...string) problem {
@@ -403,8 +404,8 @@ func wantProblem(status int, code, instance string, errorFields ...string) probl
 const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 // normalizeProblem replaces implementation text by the placeholder want
-// holds for it (when the text is non-empty), leaving everything SPEC fixes
-// as it came.
+// holds for it (when the text is non-empty), leaving everything the platform
+// fixes as it came.
 func normalizeProblem(v any, want problem) any {
 	m, ok := v.(map[string]any)
 	if !ok {
@@ -481,7 +482,7 @@ type batchBody struct {
 	Message   string    `json:"message"`
 }
 
-// Seed messages (SPEC section 5).
+// The platform's success messages, when every number succeeded.
 const (
 	msgCleared = "Removal status successfully cleared for all numbers"
 	msgReady   = "Numbers successfully transitioned to ReadyForRemoval status"
@@ -495,9 +496,9 @@ func fail(tel, code string, current removal.NumberStatus) failure {
 	return f
 }
 
-// wantBatch builds the 200 body SPEC requires for the given failures: all
-// succeeded is "success" with the seed's message; otherwise the message is
-// implementation text that must carry both counts.
+// wantBatch builds the 200 body the platform requires for the given failures:
+// all succeeded is "success" with the platform's success message; otherwise
+// the message is implementation text that must carry both counts.
 func wantBatch(successMsg string, processed int, failures ...failure) batchBody {
 	b := batchBody{Data: batchData{ProcessedCount: processed, SuccessCount: processed - len(failures), Failures: failures}}
 	if b.Data.Failures == nil {

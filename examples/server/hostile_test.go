@@ -27,9 +27,9 @@ var hostileFlags = []string{"-read-header-timeout", "500ms", "-read-timeout", "1
 // carry +14255551212 (MarkedForRemoval) first, so any processing shows.
 func TestHostileInput(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "hostile.db")
-	s := startServer(t, append([]string{"-db", db, "-import", writeCSV(t, seedInventory)}, hostileFlags...)...)
+	s := startServer(t, append([]string{"-db", db, "-import", writeCSV(t, e2eInventory)}, hostileFlags...)...)
 	st := openSQLite(t, db)
-	tels := newModel(seedInventory).tels()
+	tels := newModel(e2eInventory).tels()
 	before := snapshot(t, st, tels)
 	addr := strings.TrimPrefix(s.URL, "http://")
 
@@ -273,7 +273,7 @@ func TestHostileInput(t *testing.T) {
 	})
 
 	// The server still works, and the tables are intact.
-	checkSummary(t, s, "", newModel(seedInventory).summary(""))
+	checkSummary(t, s, "", newModel(e2eInventory).summary(""))
 }
 
 // rawPost is a request whose Content-Length is declared, not computed.

@@ -109,7 +109,8 @@ func TestNoGoroutineLeft(t *testing.T) {
 // BenchmarkSummaryLoopback compares the summary endpoint of the real
 // server (SQLite, demo inventory, WARN logging) with a bare net/http
 // handler writing a constant JSON body, over loopback with one keep-alive
-// client. Issue 4 asks summary >= 50% of the baseline's req/s.
+// client. The target is summary >= 50% of the baseline's req/s (logged, not
+// asserted).
 func BenchmarkSummaryLoopback(b *testing.B) {
 	u, stop := startInProcess(b, "-db", filepath.Join(b.TempDir(), "bench.db"), "-demo")
 	defer func() {

@@ -21,7 +21,7 @@ import (
 // server before it listens.
 func TestMaxInFlightFlag(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "inflight.db")
-	s := startServer(t, "-db", db, "-import", writeCSV(t, seedInventory), "-max-in-flight", "1")
+	s := startServer(t, "-db", db, "-import", writeCSV(t, e2eInventory), "-max-in-flight", "1")
 	addr := strings.TrimPrefix(s.URL, "http://")
 	s.client.CloseIdleConnections() // the readiness request's connection
 

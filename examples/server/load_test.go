@@ -39,7 +39,11 @@ func loadDuration(t *testing.T) time.Duration {
 
 // TestLoad runs concurrent clients against the real server on each backend
 // while this process marks numbers for removal through the same database,
-// then checks the invariants of issue 5 item 4.
+// then checks: no 5xx answer; every record legal and its tenant and
+// Operator Connect flag intact; numbers not stored, or not Operator Connect,
+// untouched; each number's move from its initial to its final status
+// explained by the successes the answers reported (flow conservation); the
+// summary equal to a recount of the store, per tenant and overall.
 func TestLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test skipped in -short mode")

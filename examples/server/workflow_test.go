@@ -44,13 +44,14 @@ func postJSON(t *testing.T, s *server, path string, v any, hdr ...string) respon
 	return s.do(t, req)
 }
 
-// TestWorkflowRoutes drives the routes beyond the seeded three against the
-// real binary: list, lookup, history with the request's trace id and actor,
+// TestWorkflowRoutes drives the routes beyond the three original ones
+// (clear-removal-status, ready-for-removal, summary) against the real binary:
+// list, lookup, history with the request's trace id and actor,
 // mark-for-removal, a 100,000-number reconcile body, purge.
 func TestWorkflowRoutes(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "workflow.db")
-	s := startServer(t, "-db", db, "-import", writeCSV(t, seedInventory), "-actor-header", "X-User")
-	m := newModel(seedInventory)
+	s := startServer(t, "-db", db, "-import", writeCSV(t, e2eInventory), "-actor-header", "X-User")
+	m := newModel(e2eInventory)
 
 	t.Run("List", func(t *testing.T) {
 		var page removal.NumberPage
@@ -206,14 +207,14 @@ func TestWorkflowRoutes(t *testing.T) {
 // workflow is not rewound; -import-mode replace restores the file.
 func TestImportMergeOnRestart(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "restart.db")
-	csv := writeCSV(t, seedInventory)
+	csv := writeCSV(t, e2eInventory)
 	s := startServer(t, "-db", db, "-import", csv)
 	checkBatch(t, s.do(t, post(routeReady, numbersBody("+14255551212"))), wantBatch(msgReady, 1))
 	checkBatch(t, s.do(t, post(routeClear, numbersBody("+14255551213"))), wantBatch(msgCleared, 1))
 	if err := s.stop(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	m := newModel(seedInventory)
+	m := newModel(e2eInventory)
 	m.set("+14255551212", removal.ReadyForRemoval)
 	m.set("+14255551213", removal.Active)
 
@@ -230,7 +231,7 @@ func TestImportMergeOnRestart(t *testing.T) {
 	if err := s.stop(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	checkStore(t, openSQLite(t, db), newModel(seedInventory))
+	checkStore(t, openSQLite(t, db), newModel(e2eInventory))
 }
 
 // TestJobs runs the one-shot jobs: they print JSON and exit, with status 3
@@ -328,7 +329,7 @@ func TestNewcomerMessages(t *testing.T) {
 // bounded answer, and changes nothing.
 func TestListHostileParameters(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "list.db")
-	s := startServer(t, "-db", db, "-import", writeCSV(t, seedInventory))
+	s := startServer(t, "-db", db, "-import", writeCSV(t, e2eInventory))
 	long := strings.Repeat("9", 60_000)
 	for _, q := range []string{
 		"pageSize=1e9", "pageSize=-1", "pageSize=0", "pageSize=1001", "pageSize=" + long, "pageNumber=" + long,
@@ -345,7 +346,7 @@ func TestListHostileParameters(t *testing.T) {
 			t.Errorf("%.40s…: %d %s, %d bytes", q, r.status, r.header.Get("Content-Type"), len(r.body))
 		}
 	}
-	checkStore(t, openSQLite(t, db), newModel(seedInventory))
+	checkStore(t, openSQLite(t, db), newModel(e2eInventory))
 }
 
 // inventoryExample keeps examples/server/inventory.example.csv loadable.
@@ -376,7 +377,7 @@ func TestInventoryExample(t *testing.T) {
 func TestGlobalRateLimit(t *testing.T) {
 	for _, b := range limitBackends(t) {
 		t.Run(b.name, func(t *testing.T) {
-			args := append(b.args(t), "-import", writeCSV(t, seedInventory), "-rate-limit", "5", "-rate-window", "1h")
+			args := append(b.args(t), "-import", writeCSV(t, e2eInventory), "-rate-limit", "5", "-rate-window", "1h")
 			s1, s2 := startServer(t, args...), startServer(t, args...)
 			admitted := func(s *server, n int) int {
 				ok := 0
