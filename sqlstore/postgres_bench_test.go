@@ -176,7 +176,7 @@ func rawLockedSQL(t string) string {
 	return "WITH req AS (SELECT telephone_number, operator_connect, status FROM " + t +
 		" WHERE telephone_number = ANY($1) ORDER BY telephone_number FOR NO KEY UPDATE)," +
 		" upd AS (UPDATE " + t + " AS t SET status = $2, status_changed_at = $3 FROM req" +
-		" WHERE t.telephone_number = req.telephone_number AND t.telephone_number = ANY($1) AND req.operator_connect AND req.status = ANY($4)" +
+		" WHERE t.telephone_number = req.telephone_number AND req.operator_connect AND req.status = ANY($4)" +
 		" RETURNING t.telephone_number)" +
 		" SELECT req.telephone_number, req.operator_connect, req.status, upd.telephone_number IS NOT NULL" +
 		" FROM req LEFT JOIN upd ON upd.telephone_number = req.telephone_number"

@@ -58,3 +58,14 @@ func (s *Store) SetHistory(on bool) {
 		d.noHistory = 1
 	}
 }
+
+// DeleteQuery is the PostgreSQL Delete statement.
+func (s *Store) DeleteQuery() string { return s.drv.(*pgDriver).q.deleteAny }
+
+// ImportQuery is the PostgreSQL import statement of one chunk.
+func (s *Store) ImportQuery(replace bool) string {
+	if replace {
+		return s.drv.(*pgDriver).q.replace
+	}
+	return s.drv.(*pgDriver).q.merge
+}

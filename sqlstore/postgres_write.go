@@ -76,7 +76,7 @@ func buildPgQueries(n names) pgQueries {
 			" UNION ALL SELECT status, d, true FROM " + cd + " WHERE ms_tenant_id = $1) AS u GROUP BY status",
 		deleteAny: "WITH req AS (SELECT telephone_number, ms_tenant_id, operator_connect, status FROM " + t +
 			" WHERE telephone_number = ANY($1) ORDER BY telephone_number FOR UPDATE)," +
-			" del AS (DELETE FROM " + t + " AS t USING req WHERE t.telephone_number = req.telephone_number AND t.telephone_number = ANY($1) AND req.status = 3" +
+			" del AS (DELETE FROM " + t + " AS t USING req WHERE t.telephone_number = req.telephone_number AND req.status = 3" +
 			" RETURNING t.telephone_number, t.ms_tenant_id, t.operator_connect)," +
 			" ev AS (INSERT INTO " + h + " (" + pgEventCols + ")" +
 			" SELECT telephone_number, ms_tenant_id, 'purge', CAST(3 AS smallint), CAST(NULL AS smallint), CAST($2 AS timestamptz)," +
@@ -158,7 +158,7 @@ func pgApplySQL(t, h string, history bool, cnt string) string {
 	return "WITH req AS (SELECT telephone_number, ms_tenant_id, operator_connect, status FROM " + t +
 		" WHERE telephone_number = ANY($3) ORDER BY telephone_number FOR NO KEY UPDATE)," +
 		" upd AS (UPDATE " + t + " AS t SET status = $1, status_changed_at = $2 FROM req" +
-		" WHERE t.telephone_number = req.telephone_number AND t.telephone_number = ANY($3) AND req.operator_connect AND req.status = ANY($4)" +
+		" WHERE t.telephone_number = req.telephone_number AND req.operator_connect AND req.status = ANY($4)" +
 		" RETURNING t.telephone_number, t.ms_tenant_id, req.status AS old)," + ev + cnt +
 		" done AS (SELECT telephone_number FROM upd)" +
 		" SELECT req.telephone_number, req.operator_connect, req.status, done.telephone_number IS NOT NULL" +
