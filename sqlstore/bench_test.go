@@ -271,14 +271,26 @@ func fillHistory(st *sqlstore.Store, events int) error {
 }
 
 func pgBenchStore(b *testing.B, size int) *sqlstore.Store {
+	return pgCachedStore(b, fmt.Sprintf("%d", size), func(st *sqlstore.Store) error {
+		if err := st.Put(context.Background(), benchRecords(size)...); err != nil {
+			return err
+		}
+		_, err := st.DB().Exec("VACUUM ANALYZE " + st.TableName())
+		return err
+	})
+}
+
+// pgCachedStore returns this process's store of the data set named key,
+// in a schema of its own (dropped by TestMain), filled by fill the first
+// time.
+func pgCachedStore(b *testing.B, key string, fill func(st *sqlstore.Store) error) *sqlstore.Store {
 	admin, dsn := pgtest.Admin(b)
 	benchMu.Lock()
 	defer benchMu.Unlock()
-	key := fmt.Sprintf("pg-%d", size)
-	if st, ok := benchStores[key]; ok {
+	if st, ok := benchStores["pg-"+key]; ok {
 		return st
 	}
-	schema := fmt.Sprintf("ocn_bench_%d_%d", size, os.Getpid())
+	schema := fmt.Sprintf("ocn_bench_%s_%d", key, os.Getpid())
 	admin.Exec(`DROP SCHEMA IF EXISTS "` + schema + `" CASCADE`)
 	benchSchema = append(benchSchema, schema)
 	benchAdmin = admin
@@ -286,13 +298,10 @@ func pgBenchStore(b *testing.B, size int) *sqlstore.Store {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := st.Put(context.Background(), benchRecords(size)...); err != nil {
-		b.Fatal(err)
+	benchStores["pg-"+key] = st // closed by TestMain
+	if err := fill(st); err != nil {
+		b.Fatalf("building the data set %s: %v", key, err)
 	}
-	if _, err := st.DB().Exec("VACUUM ANALYZE " + st.TableName()); err != nil {
-		b.Fatal(err)
-	}
-	benchStores[key] = st
 	return st
 }
 

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/ocnumbers/ocnumbers/e164"
-	"github.com/ocnumbers/ocnumbers/internal/pgtest"
 	"github.com/ocnumbers/ocnumbers/removal"
 	"github.com/ocnumbers/ocnumbers/sqlstore"
 	"github.com/ocnumbers/ocnumbers/store"
@@ -165,39 +164,25 @@ func inList(k int) string { return "(?" + strings.Repeat(",?", k-1) + ")" }
 
 // pgJobsStore is the jobs data set in a schema of this process.
 func pgJobsStore(b *testing.B, size int) *sqlstore.Store {
-	admin, dsn := pgtest.Admin(b)
-	benchMu.Lock()
-	defer benchMu.Unlock()
-	key := fmt.Sprintf("pgjobs-%d", size)
-	if st, ok := benchStores[key]; ok {
-		return st
-	}
-	schema := fmt.Sprintf("ocn_bench_jobs_%d_%d", size, os.Getpid())
-	admin.Exec(`DROP SCHEMA IF EXISTS "` + schema + `" CASCADE`)
-	benchSchema = append(benchSchema, schema)
-	benchAdmin = admin
-	st, err := sqlstore.Open(context.Background(), "pgx", dsn, sqlstore.WithSchema(schema))
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchStores[key] = st // closed by TestMain
-	began := time.Now()
-	t := st.TableName()
-	for _, q := range []string{
-		fmt.Sprintf(pgOthersSQL, t),
-		fmt.Sprintf(pgReconSQL, t, size),
-		fmt.Sprintf(pgPurgeSQL, t),
-		`INSERT INTO ` + st.CountsTableName() + ` (ms_tenant_id, status, n) SELECT COALESCE(ms_tenant_id, ''), status, COUNT(*) FROM ` + t +
-			` WHERE operator_connect GROUP BY GROUPING SETS ((ms_tenant_id, status), (status))`,
-		`VACUUM ANALYZE ` + t,
-		`VACUUM ANALYZE ` + st.CountsTableName(),
-	} {
-		if _, err := st.DB().Exec(q); err != nil {
-			b.Fatalf("building the jobs data set: %v\n%s", err, q)
+	return pgCachedStore(b, fmt.Sprintf("jobs_%d", size), func(st *sqlstore.Store) error {
+		began := time.Now()
+		t := st.TableName()
+		for _, q := range []string{
+			fmt.Sprintf(pgOthersSQL, t),
+			fmt.Sprintf(pgReconSQL, t, size),
+			fmt.Sprintf(pgPurgeSQL, t),
+			`INSERT INTO ` + st.CountsTableName() + ` (ms_tenant_id, status, n) SELECT COALESCE(ms_tenant_id, ''), status, COUNT(*) FROM ` + t +
+				` WHERE operator_connect GROUP BY GROUPING SETS ((ms_tenant_id, status), (status))`,
+			`VACUUM ANALYZE ` + t,
+			`VACUUM ANALYZE ` + st.CountsTableName(),
+		} {
+			if _, err := st.DB().Exec(q); err != nil {
+				return fmt.Errorf("%w\n%s", err, q)
+			}
 		}
-	}
-	b.Logf("built the jobs data set of %d+%d+%d numbers in %v", 100_000, size, purgeSize, time.Since(began).Round(time.Millisecond))
-	return st
+		b.Logf("built the jobs data set of %d+%d+%d numbers in %v", 100_000, size, purgeSize, time.Since(began).Round(time.Millisecond))
+		return nil
+	})
 }
 
 // jobsTargets are the databases the jobs benchmarks run on.
