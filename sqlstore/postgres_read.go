@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/ocnumbers/ocnumbers/e164"
 	"github.com/ocnumbers/ocnumbers/removal"
@@ -77,13 +78,17 @@ func (d *pgDriver) queryNumbers(ctx context.Context, out []store.Number, q strin
 				return false, err
 			}
 			var (
-				tel, tnt string
+				tel, tnt pgtype.DriverBytes // valid until the next row
+				tenant   string
 				oc       bool
 				st       int16
 				at       time.Time
 			)
 			_, err = pgx.ForEachRow(rows, []any{&tel, &tnt, &oc, &st, &at}, func() error {
-				out = append(out, store.Number{TelephoneNumber: e164.Number(tel), MSTenantID: tnt, OperatorConnect: oc,
+				if string(tnt) != tenant {
+					tenant = string(tnt) // rows of one tenant share its string
+				}
+				out = append(out, store.Number{TelephoneNumber: e164.Number(tel), MSTenantID: tenant, OperatorConnect: oc,
 					Status: removal.NumberStatus(st), StatusChangedAt: at.UTC()})
 				return nil
 			})
@@ -106,7 +111,7 @@ func (d *pgDriver) queryNumbers(ctx context.Context, out []store.Number, q strin
 // rather than sorted.
 func (d *pgDriver) list(ctx context.Context, q removal.NumberQuery) ([]store.Number, error) {
 	query, args := d.listQuery(q)
-	return d.queryNumbers(ctx, nil, query, args...)
+	return d.queryNumbers(ctx, make([]store.Number, 0, min(q.Limit, preallocRows)), query, args...)
 }
 
 // listSQL returns the statement of list and its arguments.

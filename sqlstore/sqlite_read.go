@@ -95,7 +95,7 @@ func (d *sqliteDriver) queryNumbers(ctx context.Context, out []store.Number, q s
 // integers written in the text; the other values are bound.
 func (d *sqliteDriver) list(ctx context.Context, q removal.NumberQuery) ([]store.Number, error) {
 	query, args := d.listQuery(q)
-	out, err := d.queryNumbers(ctx, make([]store.Number, 0, min(q.Limit, 1024)), query, args...)
+	out, err := d.queryNumbers(ctx, make([]store.Number, 0, min(q.Limit, preallocRows)), query, args...)
 	if len(out) == 0 {
 		return nil, err
 	}
