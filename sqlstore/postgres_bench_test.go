@@ -35,6 +35,13 @@ const pgHot = 5
 // pgHotEvents is how many events pgHot has.
 const pgHotEvents = 2000
 
+// pgWarm is a number with pgWarmEvents events, a busy number's lifetime
+// of changes: more than a page, far fewer than pgHot's.
+const (
+	pgWarm       = 6
+	pgWarmEvents = 250
+)
+
 type pgBenchSet struct {
 	st     *sqlstore.Store
 	schema string
@@ -82,6 +89,9 @@ func pgBenchData(b *testing.B, rows int) *pgBenchSet {
 	q(`INSERT INTO ` + s + `history (telephone_number, ms_tenant_id, action, from_status, to_status, at)
 		SELECT '` + string(number(pgHot)) + `', '` + benchTenant(pgHot) + `', 'clearRemovalStatus', 2, 0, '2025-06-02'::timestamptz + i * interval '1 second'
 		FROM generate_series(1, ` + strconv.Itoa(pgHotEvents) + `) AS i`)
+	q(`INSERT INTO ` + s + `history (telephone_number, ms_tenant_id, action, from_status, to_status, at)
+		SELECT '` + string(number(pgWarm)) + `', '` + benchTenant(pgWarm) + `', 'clearRemovalStatus', 2, 0, '2025-06-02'::timestamptz + i * interval '1 second'
+		FROM generate_series(1, ` + strconv.Itoa(pgWarmEvents) + `) AS i`)
 	q(`INSERT INTO ` + s + `counts (ms_tenant_id, status, n) SELECT COALESCE(ms_tenant_id, ''), status, COUNT(*) FROM ` + s + `numbers
 		WHERE operator_connect GROUP BY GROUPING SETS ((ms_tenant_id, status), (status))`)
 	q(`VACUUM ANALYZE ` + s + `numbers`)
@@ -217,30 +227,37 @@ func BenchmarkPostgresSummary(b *testing.B) {
 	}
 }
 
-// BenchmarkPostgresHistory reads the newest 200 events of a number with
-// pgHotEvents events among the set's events (1M, or 10M with
-// OCNUMBERS_BENCH_10M=1), with their total, beside the hand-written page.
+// BenchmarkPostgresHistory reads the newest 200 events of a number among
+// the set's events (1M, or 10M with OCNUMBERS_BENCH_10M=1), with their
+// total, beside the hand-written page without a total: Store and Raw for
+// pgHot (pgHotEvents+1 events), Warm and RawWarm for pgWarm
+// (pgWarmEvents+1).
 func BenchmarkPostgresHistory(b *testing.B) {
 	for _, rows := range []int{1_000_000, 10_000_000} {
 		b.Run(strconv.Itoa(rows), func(b *testing.B) {
 			set := pgBenchData(b, rows)
-			b.Run("Store", func(b *testing.B) {
-				for b.Loop() {
-					ev, total, err := set.st.History(context.Background(), number(pgHot), 0, 200)
-					if err != nil || len(ev) != 200 || total != pgHotEvents+1 {
-						b.Fatalf("%d events of %d, %v", len(ev), total, err)
+			for _, c := range []struct {
+				name, raw string
+				n, events int
+			}{{"Store", "Raw", pgHot, pgHotEvents + 1}, {"Warm", "RawWarm", pgWarm, pgWarmEvents + 1}} {
+				b.Run(c.name, func(b *testing.B) {
+					for b.Loop() {
+						ev, total, err := set.st.History(context.Background(), number(c.n), 0, 200)
+						if err != nil || len(ev) != 200 || total != c.events {
+							b.Fatalf("%d events of %d, %v", len(ev), total, err)
+						}
 					}
-				}
-			})
-			b.Run("Raw", func(b *testing.B) {
-				q := "SELECT telephone_number, ms_tenant_id, action, from_status, to_status, at, trace_id, actor FROM " + set.st.HistoryTableName() +
-					" WHERE telephone_number = $1 ORDER BY at DESC, id DESC LIMIT 200"
-				for b.Loop() {
-					if n := scanRows(b, set.st.DB().DB, q, 8, string(number(pgHot))); n != 200 {
-						b.Fatalf("%d rows", n)
+				})
+				b.Run(c.raw, func(b *testing.B) {
+					q := "SELECT telephone_number, ms_tenant_id, action, from_status, to_status, at, trace_id, actor FROM " + set.st.HistoryTableName() +
+						" WHERE telephone_number = $1 ORDER BY at DESC, id DESC LIMIT 200"
+					for b.Loop() {
+						if n := scanRows(b, set.st.DB().DB, q, 8, string(number(c.n))); n != 200 {
+							b.Fatalf("%d rows", n)
+						}
 					}
-				}
-			})
+				})
+			}
 		})
 	}
 }

@@ -207,35 +207,49 @@ func (d *pgDriver) count(ctx context.Context, msTenantID string, _ []removal.Num
 // statement, so both come from one snapshot; only a page past the end
 // needs a second statement for the total.
 func (d *pgDriver) history(ctx context.Context, n e164.Number, offset, limit int) ([]removal.Event, int, error) {
-	rows, err := d.query(ctx, d.q.history, string(n), limit, offset)
-	if err != nil {
-		return nil, 0, pgErr(err)
-	}
-	defer rows.Close()
 	var out []removal.Event
 	total := 0
-	for rows.Next() {
-		var (
-			tel, tnt, action string
-			from, to         sql.NullInt16
-			at               time.Time
-			trace, actor     sql.NullString
-		)
-		if err := rows.Scan(&tel, &tnt, &action, &from, &to, &at, &trace, &actor, &total); err != nil {
-			return nil, 0, err
+	// Through pgx itself, as queryNumbers reads: typed values without
+	// database/sql's conversions; run again on a connection found dead.
+	for i := 0; ; i++ {
+		out, total = out[:0], 0
+		err := d.withPgx(ctx, func(conn *pgx.Conn) (bool, error) {
+			rows, err := conn.Query(ctx, d.q.history, string(n), limit, offset)
+			if err != nil {
+				return false, err
+			}
+			var (
+				tel, tnt, action pgtype.DriverBytes // valid until the next row
+				from, to         pgtype.Int2
+				at               time.Time
+				trace, actor     pgtype.Text
+				k                int64
+			)
+			var tenant string
+			_, err = pgx.ForEachRow(rows, []any{&tel, &tnt, &action, &from, &to, &at, &trace, &actor, &k}, func() error {
+				if string(tnt) != tenant {
+					tenant = string(tnt)
+				}
+				e := removal.Event{TelephoneNumber: e164.Number(tel), MSTenantID: tenant, Action: removal.EventAction(action),
+					At: at.UTC(), TraceID: trace.String, Actor: actor.String}
+				if from.Valid {
+					e.FromStatus = statusPtr(removal.NumberStatus(from.Int16))
+				}
+				if to.Valid {
+					e.ToStatus = statusPtr(removal.NumberStatus(to.Int16))
+				}
+				out = append(out, e)
+				total = int(k)
+				return nil
+			})
+			return false, err
+		})
+		if err == nil {
+			break
 		}
-		e := removal.Event{TelephoneNumber: e164.Number(tel), MSTenantID: tnt, Action: removal.EventAction(action),
-			At: at.UTC(), TraceID: trace.String, Actor: actor.String}
-		if from.Valid {
-			e.FromStatus = statusPtr(removal.NumberStatus(from.Int16))
+		if i == maxDeadConns-1 || ctx.Err() != nil || !pgDeadConn(err) {
+			return nil, 0, pgErr(err)
 		}
-		if to.Valid {
-			e.ToStatus = statusPtr(removal.NumberStatus(to.Int16))
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, pgErr(err)
 	}
 	if len(out) == 0 && offset > 0 {
 		rows, err := d.query(ctx, d.q.historyN, string(n))
