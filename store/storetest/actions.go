@@ -13,10 +13,10 @@ import (
 	"github.com/ocnumbers/ocnumbers/store"
 )
 
-// specAction is one batch action as the transition table and the batch
+// transition is one batch action as the transition table and the batch
 // rules define it: the statuses it moves numbers from and the one it moves
 // them to.
-type specAction struct {
+type transition struct {
 	name   string // removal.Action.Name of the same action
 	method string
 	call   func(*removal.Service, context.Context, []string) (removal.BatchResult, error)
@@ -25,8 +25,8 @@ type specAction struct {
 	event  removal.EventAction // the history action of each number moved
 }
 
-// specActions is the workflow's transition table, one row per action.
-var specActions = []specAction{
+// transitions is the workflow's transition table, one row per action.
+var transitions = []transition{
 	{"clear removal status", "ClearRemovalStatus", (*removal.Service).ClearRemovalStatus,
 		[]removal.NumberStatus{removal.MarkedForRemoval}, removal.Active, "clearRemovalStatus"},
 	{"ready for removal", "MarkReadyForRemoval", (*removal.Service).MarkReadyForRemoval,
@@ -39,13 +39,13 @@ var specActions = []specAction{
 		[]removal.NumberStatus{removal.ReleaseRequested}, removal.Active, "withdrawReleaseRequest"},
 }
 
-func specFor(name string) (specAction, bool) {
-	for _, a := range specActions {
+func transitionFor(name string) (transition, bool) {
+	for _, a := range transitions {
 		if a.name == name {
 			return a, true
 		}
 	}
-	return specAction{}, false
+	return transition{}, false
 }
 
 // kind is how a number of a test batch is stored.
@@ -70,7 +70,7 @@ func (k kind) fixture(n e164.Number, tenant string, s removal.NumberStatus) fixt
 // expectOne applies the batch rules' order of checks to one number: it
 // returns the failure the number must get (nil on success) and what the
 // store must then hold for it.
-func expectOne(a specAction, f fixture) (*removal.Failure, fixture) {
+func expectOne(a transition, f fixture) (*removal.Failure, fixture) {
 	n, cur := f.rec.TelephoneNumber, normalized(f.rec)
 	switch {
 	case !f.stored:
@@ -86,7 +86,7 @@ func expectOne(a specAction, f fixture) (*removal.Failure, fixture) {
 
 // expectBatch is expectOne over a batch, in request order: the result the
 // batch must return and what each number must then hold.
-func expectBatch(a specAction, fx []fixture) (removal.BatchResult, []fixture) {
+func expectBatch(a transition, fx []fixture) (removal.BatchResult, []fixture) {
 	want := removal.BatchResult{ProcessedCount: len(fx)}
 	after := make([]fixture, len(fx))
 	for i, f := range fx {
@@ -102,7 +102,7 @@ func expectBatch(a specAction, fx []fixture) (removal.BatchResult, []fixture) {
 
 // wantFixture checks that the first p numbers of fx hold what action a
 // does to them and every later one is untouched.
-func wantFixture(tb testing.TB, st store.Store, a specAction, fx []fixture, p int) {
+func wantFixture(tb testing.TB, st store.Store, a transition, fx []fixture, p int) {
 	tb.Helper()
 	_, after := expectBatch(a, fx[:p])
 	ns := make([]e164.Number, len(fx))
@@ -153,7 +153,7 @@ func testActions(t *testing.T, newStore func(t *testing.T) store.Store) {
 		// table above: each must be a row of it, and every row must exist.
 		var names []string
 		for _, a := range removal.Actions() {
-			s, ok := specFor(a.Name())
+			s, ok := transitionFor(a.Name())
 			if !ok {
 				t.Errorf("removal.Actions() has %q, which the workflow's transition table does not define", a.Name())
 				continue
@@ -167,7 +167,7 @@ func testActions(t *testing.T, newStore func(t *testing.T) store.Store) {
 				t.Errorf("action %q records %q in the history; the history rules say %q", a.Name(), a.Event(), s.event)
 			}
 		}
-		for _, s := range specActions {
+		for _, s := range transitions {
 			if !slices.Contains(names, s.name) {
 				t.Errorf("removal.Actions() lacks %q", s.name)
 			}
@@ -183,7 +183,7 @@ func testActions(t *testing.T, newStore func(t *testing.T) store.Store) {
 
 	// One store per action; each (status, kind) has its own number, sent
 	// alone, so every subtest sees its number as it was put.
-	for _, a := range specActions {
+	for _, a := range transitions {
 		t.Run(a.method, func(t *testing.T) {
 			st := newStore(t)
 			svc := newService(st)
@@ -219,7 +219,7 @@ func testActions(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 
 	t.Run("MixedBatchKeepsRequestOrder", func(t *testing.T) {
-		for _, a := range specActions {
+		for _, a := range transitions {
 			t.Run(a.method, func(t *testing.T) {
 				st := newStore(t)
 				svc := newService(st)
@@ -256,7 +256,7 @@ func testActions(t *testing.T, newStore func(t *testing.T) store.Store) {
 		svc := newService(st)
 		r := rec(num(1), tenantA, true, removal.ReadyForRemoval)
 		mustPut(t, st, r)
-		for _, a := range specActions {
+		for _, a := range transitions {
 			got, err := a.call(svc, t.Context(), []string{string(r.TelephoneNumber)})
 			if err != nil {
 				t.Fatalf("%s: %v", a.method, err)
@@ -270,7 +270,7 @@ func testActions(t *testing.T, newStore func(t *testing.T) store.Store) {
 		wantStored(t, st, normalized(r))
 	})
 
-	ready, _ := specFor(removal.ReadyForRemovalAction.Name())
+	ready, _ := transitionFor(removal.ReadyForRemovalAction.Name())
 
 	t.Run("Batch500", func(t *testing.T) {
 		st := newStore(t)

@@ -106,7 +106,7 @@ func cancelFixture() []fixture {
 
 func testCancellation(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("AlreadyCancelled", func(t *testing.T) {
-		for _, a := range specActions {
+		for _, a := range transitions {
 			t.Run(a.method, func(t *testing.T) {
 				st := newStore(t)
 				fx := cancelFixture()
@@ -150,7 +150,7 @@ func testCancellation(t *testing.T, newStore func(t *testing.T) store.Store) {
 
 func testMidBatch(t *testing.T, newStore func(t *testing.T) store.Store, errOnly bool) {
 	ks := []int{1, 2, 3, 4, 6, 10, 11, 12, 40, 1000}
-	for _, a := range specActions {
+	for _, a := range transitions {
 		for _, k := range ks {
 			if a.name != removal.ReadyForRemovalAction.Name() && k != 2 && k != 4 {
 				continue // every k for one action, two for the others

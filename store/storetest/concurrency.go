@@ -107,7 +107,7 @@ func testConcurrency(t *testing.T, st store.Store, cfg config) {
 			if r.err != nil {
 				t.Fatalf("%s: %v", r.action.Name(), r.err)
 			}
-			spec, ok := specFor(r.action.Name())
+			tr, ok := transitionFor(r.action.Name())
 			if !ok {
 				t.Fatalf("unknown action %q", r.action.Name())
 			}
@@ -128,7 +128,7 @@ func testConcurrency(t *testing.T, st store.Store, cfg config) {
 						t.Errorf("non-OC %s: %s %v, want NotOperatorConnect %s", f.TelephoneNumber, f.ErrorCode, f.CurrentStatus, fx.rec.Status)
 					}
 				default:
-					if f.ErrorCode != removal.CodeInvalidStatus || f.CurrentStatus == nil || slices.Contains(spec.from, *f.CurrentStatus) {
+					if f.ErrorCode != removal.CodeInvalidStatus || f.CurrentStatus == nil || slices.Contains(tr.from, *f.CurrentStatus) {
 						t.Errorf("%s on %s: %s %v, want InvalidStatus with a status it does not move", r.action.Name(), f.TelephoneNumber, f.ErrorCode, f.CurrentStatus)
 					}
 				}
@@ -269,7 +269,7 @@ func wantChain(t checker, n e164.Number, events []removal.Event, start, end remo
 			return
 		}
 		if e.Action != evImport {
-			a, ok := specForEvent(e.Action)
+			a, ok := transitionForEvent(e.Action)
 			if !ok || !slices.Contains(a.from, *e.FromStatus) || a.to != *e.ToStatus || !e.At.Equal(stampNow) {
 				t.Errorf("%s: event %d is %s from %s to %s at %v, not a move of that action at the service clock", n, i, e.Action, *e.FromStatus, *e.ToStatus, e.At)
 			}
@@ -281,13 +281,13 @@ func wantChain(t checker, n e164.Number, events []removal.Event, start, end remo
 	}
 }
 
-func specForEvent(ev removal.EventAction) (specAction, bool) {
-	for _, a := range specActions {
+func transitionForEvent(ev removal.EventAction) (transition, bool) {
+	for _, a := range transitions {
 		if a.event == ev {
 			return a, true
 		}
 	}
-	return specAction{}, false
+	return transition{}, false
 }
 
 func b2i(b bool) int {

@@ -52,7 +52,7 @@ func inserted(r store.Number, at time.Time, au removal.Audit) removal.Event {
 
 func testHistory(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("BatchActions", func(t *testing.T) {
-		for i, a := range specActions {
+		for i, a := range transitions {
 			t.Run(a.method, func(t *testing.T) {
 				st := newStore(t)
 				svc := newService(st)

@@ -315,7 +315,7 @@ func (m *model) importInvalid(t *rapid.T) {
 
 func (m *model) apply(t *rapid.T) {
 	a := rapid.SampledFrom(removal.Actions()).Draw(t, "action")
-	spec, ok := specFor(a.Name())
+	tr, ok := transitionFor(a.Name())
 	if !ok {
 		t.Fatalf("removal.Actions() has %q, which the workflow's transition table does not define", a.Name())
 	}
@@ -335,7 +335,7 @@ func (m *model) apply(t *rapid.T) {
 		fx[i] = fixture{cur, stored}
 		m.touch(n)
 	}
-	want, after := expectBatch(spec, fx)
+	want, after := expectBatch(tr, fx)
 	got, err := m.svc.Apply(withAudit(t.Context(), au), a, batch)
 	if err != nil {
 		t.Fatalf("%s of %d numbers: %v", a.Name(), len(batch), err)
@@ -354,7 +354,7 @@ func (m *model) apply(t *rapid.T) {
 			continue
 		}
 		if old := fx[i].rec; old.Status != f.rec.Status {
-			m.record(event(f.rec, spec.event, statusPtr(old.Status), statusPtr(f.rec.Status), stampNow, au))
+			m.record(event(f.rec, tr.event, statusPtr(old.Status), statusPtr(f.rec.Status), stampNow, au))
 		}
 		m.recs[f.rec.TelephoneNumber] = f.rec
 	}
@@ -362,7 +362,7 @@ func (m *model) apply(t *rapid.T) {
 
 // allowedMove is the workflow's transition table.
 func allowedMove(from, to removal.NumberStatus) bool {
-	for _, a := range specActions {
+	for _, a := range transitions {
 		if a.to == to && slices.Contains(a.from, from) {
 			return true
 		}

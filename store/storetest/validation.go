@@ -50,7 +50,7 @@ func testValidation(t *testing.T, newStore func(t *testing.T) store.Store) {
 			}
 			mustPut(t, st, before...)
 			svc := newService(st)
-			for _, a := range specActions {
+			for _, a := range transitions {
 				got, err := a.call(svc, t.Context(), tc.numbers)
 				if !errors.Is(err, removal.ErrInvalidRequest) {
 					t.Fatalf("%s: err = %v, want one matching removal.ErrInvalidRequest", a.method, err)
