@@ -177,6 +177,48 @@ func benchBatch(b *testing.B, rows int) {
 			wantRows(b, len(batch), func() (*sql.Rows, error) { return db.Query(q, time.Now(), batch) })
 		})
 	})
+	// The store, without history, without counts and RawLocked in turn, in
+	// one loop, each on a batch of its own: the ratios of their medians,
+	// with the machine's load falling on all of them alike.
+	b.Run("Paired", func(b *testing.B) {
+		move := func(mode int, history bool) func(batch []string) {
+			return func(batch []string) {
+				st.SetCounterMode(mode)
+				st.SetHistory(history)
+				defer st.SetCounterMode(sqlstore.CountInserts)
+				defer st.SetHistory(true)
+				res, err := svc.MarkReadyForRemoval(context.Background(), batch)
+				if err != nil || res.SuccessCount != len(batch) {
+					b.Fatalf("%d successes, %v", res.SuccessCount, err)
+				}
+			}
+		}
+		q := rawLockedSQL(t)
+		moves := []struct {
+			name string
+			move func(batch []string)
+		}{
+			{"Store", move(sqlstore.CountInserts, true)},
+			{"RawLocked", func(batch []string) {
+				wantRows(b, len(batch), func() (*sql.Rows, error) { return db.Query(q, batch, int16(3), time.Now(), []int16{2}) })
+			}},
+			{"StoreNoHistory", move(sqlstore.CountInserts, false)},
+			{"StoreNoCounts", move(sqlstore.CountOff, true)},
+		}
+		reset(b)
+		b.Cleanup(func() { reset(b) })
+		next := 0
+		var vs []variant
+		for _, m := range moves {
+			vs = append(vs, variant{m.name, func(b *testing.B) { m.move(batches[next]); next++ }})
+		}
+		paired(b, func() {
+			if next+len(vs) > len(batches) {
+				reset(b)
+				next = 0
+			}
+		}, vs...)
+	})
 }
 
 // rawLockedSQL is the hand-written batch: $1 the numbers, $2 the new
