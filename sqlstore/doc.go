@@ -27,7 +27,8 @@
 // (a removal.EventAction), from_status (NULL when the change inserted the
 // number), to_status (NULL when it deleted it), at, trace_id and actor
 // (NULL when unknown). Rows outlive their number. Indexed by (number, at
-// descending, id descending) for History and by at for PruneHistory.
+// descending, id descending) for History; on PostgreSQL by at for
+// PruneHistory too, while SQLite's PruneHistory walks the table in id order.
 //
 // <prefix>counts holds the number of Operator Connect numbers per status
 // and tenant, and per status for all tenants (an empty ms_tenant_id),

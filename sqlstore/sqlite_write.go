@@ -4,6 +4,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -25,7 +26,8 @@ type sqliteQueries struct {
 	readRows    string // the rows of an IN list (to add) for their counters
 	history     string // a number's events, and their total (LIMIT and OFFSET to add)
 	historyN    string // the number of a number's events
-	prune       string // one chunk of old events
+	pruneEnd    string // the last id of the next chunk of old events
+	prune       string // one chunk of old events, by its ids
 	rateLast    string // a limiter's last admission: seq and at
 	rateAt      string // the time of one admission of a limiter
 	rateAdd     string // records one admission
@@ -46,7 +48,8 @@ func buildSQLiteQueries(n names) sqliteQueries {
 		history: "SELECT ms_tenant_id, action, from_status, to_status, at, trace_id, actor, (SELECT COUNT(*) FROM " + h + " WHERE telephone_number = ?) FROM " + h +
 			" WHERE telephone_number = ? ORDER BY at DESC, id DESC",
 		historyN: "SELECT COUNT(*) FROM " + h + " WHERE telephone_number = ?",
-		prune:    "DELETE FROM " + h + " WHERE id IN (SELECT id FROM " + h + " WHERE at < ? ORDER BY at LIMIT ?)",
+		pruneEnd: "SELECT MAX(id) FROM (SELECT id FROM " + h + " WHERE id > ? AND at < ? ORDER BY id LIMIT ?)",
+		prune:    "DELETE FROM " + h + " WHERE id > ? AND id <= ? AND at < ?",
 		rateLast: "SELECT seq, at FROM " + n.rateLimit + " WHERE name = ? ORDER BY seq DESC LIMIT 1",
 		rateAt:   "SELECT at FROM " + n.rateLimit + " WHERE name = ? AND seq = ?",
 		rateAdd:  "INSERT INTO " + n.rateLimit + " (name, seq, at) VALUES (?, ?, ?)",
@@ -435,27 +438,39 @@ func nullStatus(s *removal.NumberStatus) any {
 
 // prune deletes the events older than before, pruneChunk at a time, each
 // chunk in a write transaction of its own; ctx is checked between chunks.
+// It walks the history once in write order (id, the rowid), each chunk
+// resuming after the last event the one before deleted: the table has no
+// index on at, and a walk from the start would read the kept events again
+// for every chunk. Events written while it runs, after its position, are
+// left for the next call.
 func (d *sqliteDriver) prune(ctx context.Context, before time.Time) (int, error) {
 	total := 0
+	var after int64
 	for {
 		if total > 0 {
 			if err := ctx.Err(); err != nil {
 				return total, err
 			}
 		}
-		var k int64
+		var k, next int64
 		err := d.writeTx(ctx, func(ctx context.Context, conn *sqlx.Conn) error {
-			res, err := conn.ExecContext(ctx, d.q.prune, before.UnixMicro(), pruneChunk)
+			k, next = 0, after // a transaction run again starts over
+			var end sql.NullInt64
+			if err := conn.QueryRowContext(ctx, d.q.pruneEnd, after, before.UnixMicro(), pruneChunk).Scan(&end); err != nil || !end.Valid {
+				return err
+			}
+			res, err := conn.ExecContext(ctx, d.q.prune, after, end.Int64, before.UnixMicro())
 			if err != nil {
 				return err
 			}
+			next = end.Int64
 			k, err = res.RowsAffected()
 			return err
 		})
 		if err != nil {
 			return total, err
 		}
-		total += int(k)
+		total, after = total+int(k), next
 		if k < pruneChunk {
 			return total, nil
 		}
