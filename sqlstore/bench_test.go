@@ -455,38 +455,46 @@ func BenchmarkMarkReady500(b *testing.B) {
 			b.Run("RawPreparedLoop", func(b *testing.B) { run(b, rawPreparedLoop) })
 			// All of them in turn, in one loop: the ratios of their medians.
 			b.Run("Paired", func(b *testing.B) {
-				moves := []struct {
-					name string
-					move func(b *testing.B, batch []string)
-				}{
-					{"Store", storeMove(false, false)},
-					{"RawPreparedLoop", rawPreparedLoop},
-					{"RawINList", rawINList},
-					{"StoreNoHistory", storeMove(true, false)},
-					{"StoreNoCounts", storeMove(false, true)},
-				}
-				if len(batches) < len(moves) {
-					b.Fatalf("%d batches for %d variants", len(batches), len(moves))
-				}
-				reset(b)
 				b.Cleanup(func() {
-					reset(b)
 					db.Exec("DELETE FROM " + st.HistoryTableName() + " WHERE action <> 'import'")
 				})
-				next := 0
-				var vs []variant
-				for _, m := range moves {
-					vs = append(vs, variant{m.name, func(b *testing.B) { m.move(b, batches[next]); next++ }})
-				}
-				paired(b, func() {
-					if next+len(vs) > len(batches) {
-						reset(b)
-						next = 0
-					}
-				}, vs...)
+				pairedBatches(b, batches, reset,
+					batchMove{"Store", storeMove(false, false)},
+					batchMove{"RawPreparedLoop", rawPreparedLoop},
+					batchMove{"RawINList", rawINList},
+					batchMove{"StoreNoHistory", storeMove(true, false)},
+					batchMove{"StoreNoCounts", storeMove(false, true)})
 			})
 		})
 	}
+}
+
+// batchMove is one way of moving a batch, for pairedBatches.
+type batchMove struct {
+	name string
+	move func(b *testing.B, batch []string)
+}
+
+// pairedBatches runs the moves as the variants of paired, each on the next
+// of batches, resetting them all (off the clock) when too few are left for
+// a round, and once more at the end.
+func pairedBatches(b *testing.B, batches [][]string, reset func(*testing.B), moves ...batchMove) {
+	if len(batches) < len(moves) {
+		b.Fatalf("%d batches for %d variants", len(batches), len(moves))
+	}
+	reset(b)
+	b.Cleanup(func() { reset(b) })
+	next := 0
+	var vs []variant
+	for _, m := range moves {
+		vs = append(vs, variant{m.name, func(b *testing.B) { m.move(b, batches[next]); next++ }})
+	}
+	paired(b, func() {
+		if next+len(vs) > len(batches) {
+			reset(b)
+			next = 0
+		}
+	}, vs...)
 }
 
 // variant is one way of doing the work of a paired benchmark.

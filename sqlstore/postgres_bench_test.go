@@ -145,19 +145,21 @@ func benchBatch(b *testing.B, rows int) {
 		}
 	}
 	svc := removal.NewService(st)
-	store := func(mode int, history bool) func(b *testing.B) {
-		return func(b *testing.B) {
+	// move is the store's batch, with the counts' mode and history given.
+	move := func(mode int, history bool) func(b *testing.B, batch []string) {
+		return func(b *testing.B, batch []string) {
 			st.SetCounterMode(mode)
 			st.SetHistory(history)
 			defer st.SetCounterMode(sqlstore.CountInserts)
 			defer st.SetHistory(true)
-			run(b, func(b *testing.B, batch []string) {
-				res, err := svc.MarkReadyForRemoval(context.Background(), batch)
-				if err != nil || res.SuccessCount != len(batch) {
-					b.Fatalf("%d successes, %v", res.SuccessCount, err)
-				}
-			})
+			res, err := svc.MarkReadyForRemoval(context.Background(), batch)
+			if err != nil || res.SuccessCount != len(batch) {
+				b.Fatalf("%d successes, %v", res.SuccessCount, err)
+			}
 		}
+	}
+	store := func(mode int, history bool) func(b *testing.B) {
+		return func(b *testing.B) { run(b, move(mode, history)) }
 	}
 	b.Run("Store", store(sqlstore.CountInserts, true))
 	b.Run("StoreNoHistory", store(sqlstore.CountInserts, false))
@@ -181,43 +183,14 @@ func benchBatch(b *testing.B, rows int) {
 	// one loop, each on a batch of its own: the ratios of their medians,
 	// with the machine's load falling on all of them alike.
 	b.Run("Paired", func(b *testing.B) {
-		move := func(mode int, history bool) func(batch []string) {
-			return func(batch []string) {
-				st.SetCounterMode(mode)
-				st.SetHistory(history)
-				defer st.SetCounterMode(sqlstore.CountInserts)
-				defer st.SetHistory(true)
-				res, err := svc.MarkReadyForRemoval(context.Background(), batch)
-				if err != nil || res.SuccessCount != len(batch) {
-					b.Fatalf("%d successes, %v", res.SuccessCount, err)
-				}
-			}
-		}
 		q := rawLockedSQL(t)
-		moves := []struct {
-			name string
-			move func(batch []string)
-		}{
-			{"Store", move(sqlstore.CountInserts, true)},
-			{"RawLocked", func(batch []string) {
+		pairedBatches(b, batches, reset,
+			batchMove{"Store", move(sqlstore.CountInserts, true)},
+			batchMove{"RawLocked", func(b *testing.B, batch []string) {
 				wantRows(b, len(batch), func() (*sql.Rows, error) { return db.Query(q, batch, int16(3), time.Now(), []int16{2}) })
 			}},
-			{"StoreNoHistory", move(sqlstore.CountInserts, false)},
-			{"StoreNoCounts", move(sqlstore.CountOff, true)},
-		}
-		reset(b)
-		b.Cleanup(func() { reset(b) })
-		next := 0
-		var vs []variant
-		for _, m := range moves {
-			vs = append(vs, variant{m.name, func(b *testing.B) { m.move(batches[next]); next++ }})
-		}
-		paired(b, func() {
-			if next+len(vs) > len(batches) {
-				reset(b)
-				next = 0
-			}
-		}, vs...)
+			batchMove{"StoreNoHistory", move(sqlstore.CountInserts, false)},
+			batchMove{"StoreNoCounts", move(sqlstore.CountOff, true)})
 	})
 }
 

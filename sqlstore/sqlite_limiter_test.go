@@ -191,24 +191,12 @@ func TestSQLiteLimiterErrors(t *testing.T) {
 		t.Errorf("Allow with a cancelled context: %v", err)
 	}
 
-	other, err := sqlx.Open("sqlite3", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	holder, err := other.Connx(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Close()
-	if _, err := holder.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	release := holdWriteLock(t, path)
 	ok, _, err := l.Allow(context.Background())
 	if ok || !errors.Is(err, removal.ErrStoreBusy) {
 		t.Errorf("Allow while another connection holds the write lock: %v, %v; want ErrStoreBusy", ok, err)
 	}
-	holder.ExecContext(context.Background(), "ROLLBACK")
+	release()
 	if ok, _, err := l.Allow(context.Background()); !ok || err != nil {
 		t.Errorf("Allow after the lock was released: %v, %v", ok, err)
 	}

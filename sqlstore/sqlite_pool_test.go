@@ -188,20 +188,7 @@ func TestSQLiteLockTimeout(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	st, path := MustOpenSQLite(t, sqlstore.WithLockTimeout(timeout))
 	mustPut(t, st, record(1, removal.MarkedForRemoval))
-	other, err := sqlx.Open("sqlite3", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	holder, err := other.Connx(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Close()
-	if _, err := holder.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
-	defer holder.ExecContext(context.Background(), "ROLLBACK")
+	defer holdWriteLock(t, path)()
 	a := removal.ReadyForRemovalAction
 	ctx := context.Background()
 	for name, write := range map[string]func() error{
@@ -240,4 +227,29 @@ func TestSQLiteLockTimeout(t *testing.T) {
 			t.Fatal("Open with both _busy_timeout and WithLockTimeout succeeded")
 		}
 	})
+}
+
+// holdWriteLock takes the SQLite file's write lock (BEGIN IMMEDIATE) on a
+// connection of its own and returns the function that releases it; the
+// connection is closed at the end of the test.
+func holdWriteLock(t *testing.T, path string) (release func()) {
+	t.Helper()
+	other, err := sqlx.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	holder, err := other.Connx(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { holder.Close() })
+	if _, err := holder.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if _, err := holder.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+			t.Errorf("releasing the write lock: %v", err)
+		}
+	}
 }

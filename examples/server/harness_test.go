@@ -105,45 +105,8 @@ var urlLine = regexp.MustCompile(`^ocnumbers server on (http://127\.0\.0\.1:\d+)
 // it exits cleanly.
 func startServer(t testing.TB, args ...string) *server {
 	t.Helper()
-	bin := serverBinary(t)
-	s := &server{stderr: &lockedBuffer{}, done: make(chan struct{})}
-	s.cmd = exec.Command(bin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
-	s.cmd.Stderr = s.stderr
-	stdout, err := s.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	urlc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := urlLine.FindStringSubmatch(sc.Text()); m != nil {
-				urlc <- m[1]
-			}
-		}
-		io.Copy(io.Discard, stdout)
-	}()
-	go func() { s.err = s.cmd.Wait(); close(s.done) }()
-
-	select {
-	case s.URL = <-urlc:
-	case <-s.done:
-		t.Fatalf("server exited before serving: %v\nstderr:\n%s", s.err, s.stderr)
-	case <-time.After(60 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-		t.Fatalf("server printed no URL within 60s\nstderr:\n%s", s.stderr)
-	}
-	s.client = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	t.Cleanup(func() {
-		s.client.CloseIdleConnections()
-		if err := s.stop(30 * time.Second); err != nil {
-			t.Errorf("server did not stop cleanly: %v\nstderr:\n%s", err, s.stderr)
-		}
-	})
+	s := launch(t, "server", serverBinary(t), urlLine,
+		&http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}, args...)
 	// The listener is bound before the URL is printed; one request proves
 	// the handler answers.
 	resp, err := s.client.Get(s.URL + "/api/v3/oc/numbers/removal-status/summary")
@@ -154,6 +117,52 @@ func startServer(t testing.TB, args ...string) *server {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("readiness request: status %d\nstderr:\n%s", resp.StatusCode, s.stderr)
 	}
+	return s
+}
+
+// launch runs bin with args plus "-addr 127.0.0.1:0", waits for the stdout
+// line that url matches (its first group is the URL), and stops the process
+// (SIGTERM) in tb.Cleanup, failing the test unless it exits cleanly; what
+// names it in failures, client is the one its callers use.
+func launch(tb testing.TB, what, bin string, url *regexp.Regexp, client *http.Client, args ...string) *server {
+	tb.Helper()
+	s := &server{stderr: &lockedBuffer{}, done: make(chan struct{})}
+	s.cmd = exec.Command(bin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	s.cmd.Stderr = s.stderr
+	stdout, err := s.cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	urlc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := url.FindStringSubmatch(sc.Text()); m != nil {
+				urlc <- m[1]
+			}
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	go func() { s.err = s.cmd.Wait(); close(s.done) }()
+	select {
+	case s.URL = <-urlc:
+	case <-s.done:
+		tb.Fatalf("%s exited before serving: %v\nstderr:\n%s", what, s.err, s.stderr)
+	case <-time.After(60 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+		tb.Fatalf("%s printed no URL within 60s\nstderr:\n%s", what, s.stderr)
+	}
+	s.client = client
+	tb.Cleanup(func() {
+		s.client.CloseIdleConnections()
+		if err := s.stop(30 * time.Second); err != nil {
+			tb.Errorf("%s did not stop cleanly: %v\nstderr:\n%s", what, err, s.stderr)
+		}
+	})
 	return s
 }
 

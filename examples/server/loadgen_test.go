@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -57,43 +56,7 @@ var baselineURLLine = regexp.MustCompile(`^baseline server on (http://127\.0\.0\
 // exits cleanly).
 func startBaselineServer(tb testing.TB, args ...string) *server {
 	tb.Helper()
-	s := &server{stderr: &lockedBuffer{}, done: make(chan struct{})}
-	s.cmd = exec.Command(baselineBinary(tb), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
-	s.cmd.Stderr = s.stderr
-	stdout, err := s.cmd.StdoutPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := s.cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	urlc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := baselineURLLine.FindStringSubmatch(sc.Text()); m != nil {
-				urlc <- m[1]
-			}
-		}
-		io.Copy(io.Discard, stdout)
-	}()
-	go func() { s.err = s.cmd.Wait(); close(s.done) }()
-	select {
-	case s.URL = <-urlc:
-	case <-s.done:
-		tb.Fatalf("baseline exited before serving: %v\nstderr:\n%s", s.err, s.stderr)
-	case <-time.After(60 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-		tb.Fatalf("baseline printed no URL within 60s\nstderr:\n%s", s.stderr)
-	}
-	s.client = &http.Client{Timeout: 60 * time.Second}
-	tb.Cleanup(func() {
-		s.client.CloseIdleConnections()
-		if err := s.stop(30 * time.Second); err != nil {
-			tb.Errorf("baseline did not stop cleanly: %v\nstderr:\n%s", err, s.stderr)
-		}
-	})
+	s := launch(tb, "baseline", baselineBinary(tb), baselineURLLine, &http.Client{Timeout: 60 * time.Second}, args...)
 	// A number that is never stored: the batch changes nothing.
 	resp, err := s.client.Post(s.URL+httpapi.RouteMarkForRemoval, "application/json",
 		bytes.NewReader([]byte(`{"telephoneNumbers":["+13039999999"]}`)))

@@ -53,44 +53,9 @@ func plainServerBinary(t testing.TB) string {
 // startPlainServer is startServer on plainServerBinary.
 func startPlainServer(t testing.TB, args ...string) *server {
 	t.Helper()
-	s := &server{stderr: &lockedBuffer{}, done: make(chan struct{})}
-	s.cmd = exec.Command(plainServerBinary(t), append([]string{"-addr", "127.0.0.1:0", "-log-level", "WARN"}, args...)...)
-	s.cmd.Stderr = s.stderr
-	stdout, err := s.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	urlc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := urlLine.FindStringSubmatch(sc.Text()); m != nil {
-				urlc <- m[1]
-			}
-		}
-		io.Copy(io.Discard, stdout)
-	}()
-	go func() { s.err = s.cmd.Wait(); close(s.done) }()
-	select {
-	case s.URL = <-urlc:
-	case <-s.done:
-		t.Fatalf("server exited before serving: %v\nstderr:\n%s", s.err, s.stderr)
-	case <-time.After(60 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-		t.Fatalf("server printed no URL within 60s\nstderr:\n%s", s.stderr)
-	}
-	s.client = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	t.Cleanup(func() {
-		s.client.CloseIdleConnections()
-		if err := s.stop(30 * time.Second); err != nil {
-			t.Errorf("server did not stop cleanly: %v\nstderr:\n%s", err, s.stderr)
-		}
-	})
-	return s
+	return launch(t, "server", plainServerBinary(t), urlLine,
+		&http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
+		append([]string{"-log-level", "WARN"}, args...)...)
 }
 
 // memKB reads a field of /proc/<pid>/status (VmRSS, VmHWM), in kB.
