@@ -509,6 +509,12 @@ type variant struct {
 // ratio of the first one's median to each other's (first/name). before,
 // if not nil, runs at the start of each iteration, off the clock.
 func paired(b *testing.B, before func(), vs ...variant) {
+	pairedAfter(b, before, nil, vs...)
+}
+
+// pairedAfter is paired with after, if not nil, run off the clock after
+// each call of variant j; it returns the medians in nanoseconds by name.
+func pairedAfter(b *testing.B, before func(), after func(j int), vs ...variant) map[string]float64 {
 	took := make([][]time.Duration, len(vs))
 	i := 0
 	for b.Loop() {
@@ -522,18 +528,24 @@ func paired(b *testing.B, before func(), vs ...variant) {
 			start := time.Now()
 			vs[j].run(b)
 			took[j] = append(took[j], time.Since(start))
+			if after != nil {
+				b.StopTimer()
+				after(j)
+				b.StartTimer()
+			}
 		}
 		i++
 	}
-	med := make([]float64, len(vs))
+	med := map[string]float64{}
 	for j, v := range vs {
 		slices.Sort(took[j])
-		med[j] = float64(took[j][len(took[j])/2])
-		b.ReportMetric(med[j], v.name+"-ns")
+		med[v.name] = float64(took[j][len(took[j])/2])
+		b.ReportMetric(med[v.name], v.name+"-ns")
 	}
 	for j := 1; j < len(vs); j++ {
-		b.ReportMetric(med[0]/med[j], vs[0].name+"/"+vs[j].name)
+		b.ReportMetric(med[vs[0].name]/med[vs[j].name], vs[0].name+"/"+vs[j].name)
 	}
+	return med
 }
 
 func anys(ss []string) []any {

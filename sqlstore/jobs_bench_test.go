@@ -258,39 +258,19 @@ type undoable struct {
 // what paired reports (name-ns medians, first/name ratios) and returns
 // the medians in nanoseconds by name.
 func pairedUndo(b *testing.B, vs ...undoable) map[string]float64 {
-	undo := func(v undoable) {
-		if v.undo != nil {
-			b.StopTimer()
-			v.undo(b)
-			b.StartTimer()
-		}
-	}
-	for _, v := range vs {
-		v.run(b)
-		undo(v)
-	}
-	took := make([][]time.Duration, len(vs))
-	i := 0
-	for b.Loop() {
-		for k := range vs {
-			j := (i + k) % len(vs)
-			start := time.Now()
-			vs[j].run(b)
-			took[j] = append(took[j], time.Since(start))
-			undo(vs[j])
-		}
-		i++
-	}
-	med := map[string]float64{}
+	plain := make([]variant, len(vs))
 	for j, v := range vs {
-		slices.Sort(took[j])
-		med[v.name] = float64(took[j][len(took[j])/2])
-		b.ReportMetric(med[v.name], v.name+"-ns")
+		plain[j] = v.variant
+		v.run(b)
+		if v.undo != nil {
+			v.undo(b)
+		}
 	}
-	for j := 1; j < len(vs); j++ {
-		b.ReportMetric(med[vs[0].name]/med[vs[j].name], vs[0].name+"/"+vs[j].name)
-	}
-	return med
+	return pairedAfter(b, nil, func(j int) {
+		if vs[j].undo != nil {
+			vs[j].undo(b)
+		}
+	}, plain...)
 }
 
 // reconList is the acquired list of reconTenant's size numbers: all but

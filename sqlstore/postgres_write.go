@@ -209,28 +209,21 @@ func (d *pgDriver) apply(ctx context.Context, numbers []e164.Number, c removal.C
 	for i, f := range c.From {
 		from[i] = int16(f)
 	}
-	arg, err := pgNumbers(ctx, numbers)
-	if err != nil {
-		return nil, err
-	}
-	var out []removal.Outcome
-	err = d.writeTx(ctx, txOpts{}, func(tx *pgTx) error {
-		b := tx.single()
-		b.Queue(d.q.apply[d.counterMode][d.noHistory], int16(c.To), c.At, arg, from, string(c.Event), a.TraceID, a.Actor)
-		var err error
-		out, err = d.runBatch(ctx, tx, b, numbers)
-		return err
+	return d.batch(ctx, numbers, d.q.apply[d.counterMode][d.noHistory], func(arg []string) []any {
+		return []any{int16(c.To), c.At, arg, from, string(c.Event), a.TraceID, a.Actor}
 	})
-	if err != nil {
-		return nil, err
-	}
-	d.wrote(1)
-	return out, nil
 }
 
 // delete runs the batch as apply does, with deleteAny: the rows in
 // ReadyForRemoval are deleted, their events written, the others read.
 func (d *pgDriver) delete(ctx context.Context, numbers []e164.Number, at time.Time, a removal.Audit) ([]removal.Outcome, error) {
+	return d.batch(ctx, numbers, d.q.deleteAny, func(arg []string) []any { return []any{arg, at, a.TraceID, a.Actor} })
+}
+
+// batch runs query with the arguments args gives for the numbers' text[]
+// array, as one transaction of writeTx in one round trip (runBatch), and
+// counts it as a write for the counts' fold.
+func (d *pgDriver) batch(ctx context.Context, numbers []e164.Number, query string, args func(arg []string) []any) ([]removal.Outcome, error) {
 	arg, err := pgNumbers(ctx, numbers)
 	if err != nil {
 		return nil, err
@@ -238,7 +231,7 @@ func (d *pgDriver) delete(ctx context.Context, numbers []e164.Number, at time.Ti
 	var out []removal.Outcome
 	err = d.writeTx(ctx, txOpts{}, func(tx *pgTx) error {
 		b := tx.single()
-		b.Queue(d.q.deleteAny, arg, at, a.TraceID, a.Actor)
+		b.Queue(query, args(arg)...)
 		var err error
 		out, err = d.runBatch(ctx, tx, b, numbers)
 		return err
