@@ -283,7 +283,7 @@ func pgBenchStore(b *testing.B, size int) *sqlstore.Store {
 // pgCachedStore returns this process's store of the data set named key,
 // in a schema of its own (dropped by TestMain), filled by fill the first
 // time.
-func pgCachedStore(b *testing.B, key string, fill func(st *sqlstore.Store) error) *sqlstore.Store {
+func pgCachedStore(b *testing.B, key string, fill func(st *sqlstore.Store) error, opts ...sqlstore.Option) *sqlstore.Store {
 	admin, dsn := pgtest.Admin(b)
 	benchMu.Lock()
 	defer benchMu.Unlock()
@@ -294,7 +294,7 @@ func pgCachedStore(b *testing.B, key string, fill func(st *sqlstore.Store) error
 	admin.Exec(`DROP SCHEMA IF EXISTS "` + schema + `" CASCADE`)
 	benchSchema = append(benchSchema, schema)
 	benchAdmin = admin
-	st, err := sqlstore.Open(context.Background(), "pgx", dsn, sqlstore.WithSchema(schema))
+	st, err := sqlstore.Open(context.Background(), "pgx", dsn, append([]sqlstore.Option{sqlstore.WithSchema(schema)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}

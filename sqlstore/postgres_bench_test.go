@@ -43,64 +43,49 @@ const (
 )
 
 type pgBenchSet struct {
-	st     *sqlstore.Store
-	schema string
-	rows   int
+	st   *sqlstore.Store
+	rows int
 }
-
-var pgSets = map[int]*pgBenchSet{}
 
 // pgBenchData returns the store on a data set of rows numbers (the
 // statuses of benchStatus, 1,000 tenants, every 50th number not Operator
-// Connect) with one import event per number and pgHotEvents more for
-// number pgHot, its counts filled in, vacuumed and analyzed.
+// Connect) with one import event per number, pgHotEvents more for
+// number pgHot and pgWarmEvents for pgWarm, its counts filled in, vacuumed
+// and analyzed, once per process.
 func pgBenchData(b *testing.B, rows int) *pgBenchSet {
-	admin, dsn := pgtest.Admin(b)
 	if rows > 1_000_000 && os.Getenv(pgBenchEnv10M) == "" {
 		b.Skipf("the %d-row data set is built only with %s=1", rows, pgBenchEnv10M)
 	}
-	benchMu.Lock()
-	defer benchMu.Unlock()
-	if s, ok := pgSets[rows]; ok {
-		return s
-	}
-	schema := fmt.Sprintf("ocn_pgbench_%d_%d", rows, os.Getpid())
-	admin.Exec(`DROP SCHEMA IF EXISTS "` + schema + `" CASCADE`)
-	benchSchema = append(benchSchema, schema)
-	benchAdmin = admin
-	st, err := sqlstore.Open(context.Background(), "pgx", dsn, sqlstore.WithSchema(schema), sqlstore.WithMaxOpenConns(32))
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchStores["pgset-"+strconv.Itoa(rows)] = st // closed by TestMain
-	began := time.Now()
-	q := func(sql string) {
-		if _, err := st.DB().Exec(sql); err != nil {
-			b.Fatalf("building the data set: %v\n%s", err, sql)
-		}
-	}
-	s := `"` + schema + `".`
-	tenantOf := `format('%s-0000-4000-8000-%s', lpad(to_hex(i / 100 % 1000), 8, '0'), lpad(to_hex(i / 100 % 1000), 12, '0'))`
-	q(`INSERT INTO ` + s + `numbers SELECT '+1425' || lpad(i::text, 7, '0'), ` + tenantOf + `, i % 50 <> 49,
+	st := pgCachedStore(b, fmt.Sprintf("set_%d", rows), func(st *sqlstore.Store) error {
+		began := time.Now()
+		h := st.HistoryTableName()
+		tenantOf := `format('%s-0000-4000-8000-%s', lpad(to_hex(i / 100 % 1000), 8, '0'), lpad(to_hex(i / 100 % 1000), 12, '0'))`
+		for _, q := range []string{
+			`INSERT INTO ` + st.TableName() + ` SELECT '+1425' || lpad(i::text, 7, '0'), ` + tenantOf + `, i % 50 <> 49,
 		CASE WHEN i % 100 < 5 THEN 2 WHEN i % 100 < 7 THEN 3 WHEN i % 100 = 99 THEN 1 ELSE 0 END, '2025-06-01'
-		FROM generate_series(0, ` + strconv.Itoa(rows-1) + `) AS i`)
-	q(`INSERT INTO ` + s + `history (telephone_number, ms_tenant_id, action, from_status, to_status, at)
-		SELECT telephone_number, ms_tenant_id, 'import', NULL, status, '2025-06-01' FROM ` + s + `numbers`)
-	q(`INSERT INTO ` + s + `history (telephone_number, ms_tenant_id, action, from_status, to_status, at)
+		FROM generate_series(0, ` + strconv.Itoa(rows-1) + `) AS i`,
+			`INSERT INTO ` + h + ` (telephone_number, ms_tenant_id, action, from_status, to_status, at)
+		SELECT telephone_number, ms_tenant_id, 'import', NULL, status, '2025-06-01' FROM ` + st.TableName(),
+			`INSERT INTO ` + h + ` (telephone_number, ms_tenant_id, action, from_status, to_status, at)
 		SELECT '` + string(number(pgHot)) + `', '` + benchTenant(pgHot) + `', 'clearRemovalStatus', 2, 0, '2025-06-02'::timestamptz + i * interval '1 second'
-		FROM generate_series(1, ` + strconv.Itoa(pgHotEvents) + `) AS i`)
-	q(`INSERT INTO ` + s + `history (telephone_number, ms_tenant_id, action, from_status, to_status, at)
+		FROM generate_series(1, ` + strconv.Itoa(pgHotEvents) + `) AS i`,
+			`INSERT INTO ` + h + ` (telephone_number, ms_tenant_id, action, from_status, to_status, at)
 		SELECT '` + string(number(pgWarm)) + `', '` + benchTenant(pgWarm) + `', 'clearRemovalStatus', 2, 0, '2025-06-02'::timestamptz + i * interval '1 second'
-		FROM generate_series(1, ` + strconv.Itoa(pgWarmEvents) + `) AS i`)
-	q(`INSERT INTO ` + s + `counts (ms_tenant_id, status, n) SELECT COALESCE(ms_tenant_id, ''), status, COUNT(*) FROM ` + s + `numbers
-		WHERE operator_connect GROUP BY GROUPING SETS ((ms_tenant_id, status), (status))`)
-	q(`VACUUM ANALYZE ` + s + `numbers`)
-	q(`VACUUM ANALYZE ` + s + `history`)
-	q(`VACUUM ANALYZE ` + s + `counts`)
-	b.Logf("built the %d-row data set in %v", rows, time.Since(began).Round(time.Millisecond))
-	set := &pgBenchSet{st: st, schema: schema, rows: rows}
-	pgSets[rows] = set
-	return set
+		FROM generate_series(1, ` + strconv.Itoa(pgWarmEvents) + `) AS i`,
+			`INSERT INTO ` + st.CountsTableName() + ` (ms_tenant_id, status, n) SELECT COALESCE(ms_tenant_id, ''), status, COUNT(*) FROM ` + st.TableName() + `
+		WHERE operator_connect GROUP BY GROUPING SETS ((ms_tenant_id, status), (status))`,
+			`VACUUM ANALYZE ` + st.TableName(),
+			`VACUUM ANALYZE ` + h,
+			`VACUUM ANALYZE ` + st.CountsTableName(),
+		} {
+			if _, err := st.DB().Exec(q); err != nil {
+				return fmt.Errorf("%w\n%s", err, q)
+			}
+		}
+		b.Logf("built the %d-row data set in %v", rows, time.Since(began).Round(time.Millisecond))
+		return nil
+	}, sqlstore.WithMaxOpenConns(32))
+	return &pgBenchSet{st: st, rows: rows}
 }
 
 // BenchmarkPostgresBatch moves 500 MarkedForRemoval numbers of the 100k-
