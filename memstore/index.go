@@ -27,9 +27,6 @@ type category uint8
 
 const categories = 8
 
-// catMask is a set of categories.
-type catMask uint8
-
 const (
 	maxChunk   = 512           // keys per chunk at most
 	chunkWords = maxChunk / 64 // words of a chunk's bitmap

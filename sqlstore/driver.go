@@ -51,12 +51,9 @@ type driver interface {
 	migrate(ctx context.Context, ms []Migration) error
 	// allow counts one request against the limiter name, which allows
 	// limit requests in any window; when it refuses, it says how long to
-	// wait. It may return errNotImplemented.
+	// wait.
 	allow(ctx context.Context, name string, limit int, window time.Duration) (bool, time.Duration, error)
 }
-
-// errNotImplemented is returned by a driver for an operation it lacks.
-var errNotImplemented = errors.New("sqlstore: not implemented by this database's driver")
 
 // dialect is how the Store reaches one database, registered in dialects
 // under each database/sql driver name it serves.
