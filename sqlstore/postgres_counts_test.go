@@ -43,7 +43,7 @@ func TestPostgresCounts(t *testing.T) {
 
 	actions := removal.Actions()
 	var wg sync.WaitGroup
-	for g := range 4 {
+	for g := range 32 {
 		st := stores[g%2]
 		wg.Go(func() {
 			r := mathrand.New(mathrand.NewPCG(seed, uint64(g)))
@@ -202,6 +202,66 @@ func TestPostgresCountsFolded(t *testing.T) {
 				t.Fatalf("after %d batches, %d deltas wait for a fold", i+1, deltas)
 			}
 		}
+	}
+	checkCounts(t, admin, st, schema)
+}
+
+// TestPostgresCountDeltasStaySmall: under a sustained stream of batches
+// the count deltas the folds delete are vacuumed by the store itself, so
+// that their table, which every fold scans, stays small (autovacuum,
+// switched off here, may wait a minute before it looks).
+func TestPostgresCountDeltasStaySmall(t *testing.T) {
+	admin, _ := pgtest.Admin(t)
+	st, schema := MustOpenPostgres(t, sqlstore.WithMaxOpenConns(32))
+	const writers, tenants = 32, 16
+	recs := make([]store.Number, writers*100)
+	for i := range recs {
+		recs[i] = record(i, removal.MarkedForRemoval)
+		recs[i].MSTenantID = benchTenant(i % tenants)
+	}
+	mustPut(t, st, recs...)
+	if _, err := admin.Exec("ALTER TABLE " + st.CountDeltasTable() + " SET (autovacuum_enabled = false)"); err != nil {
+		t.Fatal(err)
+	}
+	svc := removal.NewService(st)
+	// Each writer clears then marks again 8 of its numbers, in 8 tenants:
+	// each batch writes 18 delta rows, 345,600 in all, which take about
+	// 1,400 pages when nothing reclaims the rows the folds delete.
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for g := range writers {
+		wg.Go(func() {
+			for i := range 600 {
+				batch := make([]string, 8)
+				for k := range batch {
+					batch[k] = string(number(g*100 + (i/2*8+k)%96))
+				}
+				var err error
+				if i%2 == 0 {
+					_, err = svc.ClearRemovalStatus(context.Background(), batch)
+				} else {
+					_, err = svc.MarkForRemoval(context.Background(), batch)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	st.WaitFolds()
+	var pages int
+	if err := admin.Get(&pages, "SELECT pg_relation_size(CAST($1 AS regclass)) / 8192", st.CountDeltasTable()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("count deltas: %d pages", pages)
+	if pages > 800 {
+		t.Errorf("the count deltas take %d pages after 345,600 delta rows; want at most 800", pages)
 	}
 	checkCounts(t, admin, st, schema)
 }

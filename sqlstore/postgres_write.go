@@ -35,6 +35,8 @@ type pgQueries struct {
 	history   string                  // one page of a number's events, and their total
 	historyN  string                  // the number of a number's events
 	prune     string                  // one chunk of old events
+	mayVacuum string                  // whether the store's role may vacuum the deltas
+	vacuum    string                  // vacuums the deltas
 }
 
 // How Apply keeps the counts; the modes other than pgCountInserts exist
@@ -106,6 +108,10 @@ func buildPgQueries(n names) pgQueries {
 		// on id); the chunk size is a literal: a plan cached for LIMIT $2
 		// assumes a tenth of the table.
 		prune: "DELETE FROM " + h + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + h + " WHERE at < $1 ORDER BY at LIMIT " + strconv.Itoa(pruneChunk) + "))",
+		// VACUUM needs the table's owner (or a superuser); another role's
+		// attempt is only a warning in the server's log.
+		mayVacuum: "SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = CAST(CAST($1 AS text) AS regclass)",
+		vacuum:    "VACUUM (SKIP_LOCKED, TRUNCATE false) " + cd,
 	}
 	// The moved rows' count changes: -1 in the old status, +1 in the new,
 	// for the tenant and for all (""). movedT: for the tenant only.
@@ -471,10 +477,15 @@ func (d *pgDriver) prune(ctx context.Context, before time.Time) (int, error) {
 // adds up to four delta rows of all tenants) or a count has read more than
 // foldAbove delta rows. One fold runs at a time in a process, and the fold
 // lock (pg_try_advisory_xact_lock) lets one process fold at a time; a fold
-// skips the rows a writer holds.
+// skips the rows a writer holds. Once a process's folds have deleted
+// vacuumAfter rows, it vacuums the table: until a vacuum records the space
+// they left as free, writers append to the table, which grows by the rows
+// of every batch; autovacuum may not look for a minute, and every fold
+// scans the table.
 const (
-	foldEvery = 128
-	foldAbove = 256
+	foldEvery   = 128
+	foldAbove   = 256
+	vacuumAfter = 10000
 	// foldTimeout bounds a background fold.
 	foldTimeout = time.Minute
 )
@@ -498,8 +509,32 @@ func (d *pgDriver) startFold() {
 		defer d.folding.Store(false)
 		ctx, cancel := context.WithTimeout(context.Background(), foldTimeout)
 		defer cancel()
-		d.fold(ctx) // a failed fold leaves the deltas for the next one
+		k, _ := d.fold(ctx) // a failed fold leaves the deltas for the next one
+		if d.folded += k; d.folded >= vacuumAfter {
+			d.folded = 0
+			d.vacuumDeltas(ctx)
+		}
 	}()
+}
+
+// vacuumDeltas vacuums counts_delta when the store's role may, skipping it
+// while another vacuum runs, and without truncating the table (which would
+// wait up to 5 s for a lock that stops every writer). It runs in the fold's
+// goroutine, one at a time. A failure is left for the next one.
+func (d *pgDriver) vacuumDeltas(ctx context.Context) {
+	if d.vacuum == 0 {
+		var may bool
+		if err := d.db.QueryRowContext(ctx, d.q.mayVacuum, d.n.qual("counts_delta")).Scan(&may); err != nil {
+			return
+		}
+		d.vacuum = 2
+		if may {
+			d.vacuum = 1
+		}
+	}
+	if d.vacuum == 1 {
+		d.db.ExecContext(ctx, d.q.vacuum)
+	}
 }
 
 // fold moves count deltas into counts, foldChunk at a time, each chunk in
