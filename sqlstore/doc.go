@@ -27,8 +27,8 @@
 // (a removal.EventAction), from_status (NULL when the change inserted the
 // number), to_status (NULL when it deleted it), at, trace_id and actor
 // (NULL when unknown). Rows outlive their number. Indexed by (number, at
-// descending, id descending) for History; on PostgreSQL by at for
-// PruneHistory too, while SQLite's PruneHistory walks the table in id order.
+// descending, id descending) for History only: PruneHistory walks the
+// table once, in id order on SQLite and in physical order on PostgreSQL.
 //
 // <prefix>counts holds the number of Operator Connect numbers per status
 // and tenant, and per status for all tenants (an empty ms_tenant_id),
@@ -94,8 +94,9 @@
 // transaction, or none; ctx is checked between statements and a cancelled
 // Import rolls back. Merge keeps a stored number's status and
 // StatusChangedAt and takes the record's tenant and Operator Connect flag.
-// PruneHistory deletes 10,000 events per transaction and, when cancelled,
-// keeps the chunks done.
+// PruneHistory deletes in chunks of about 10,000 events, a transaction
+// each, and, when cancelled, keeps the chunks done; events written while
+// it runs may be left for the next call.
 //
 // Writers: SQLite has one writer at a time (its write lock). PostgreSQL
 // writers run in parallel (below). Readers never wait for writers.
@@ -132,6 +133,8 @@
 // the last admissions, never a process crash.
 //
 // # PostgreSQL
+//
+// PostgreSQL 14 or later (PruneHistory reads the history by TID ranges).
 //
 // Every statement works under each pgx default_query_exec_mode a DSN may
 // set, simple_protocol (PgBouncer) included; locks are transaction-scoped,

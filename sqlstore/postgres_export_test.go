@@ -69,3 +69,6 @@ func (s *Store) ImportQuery(replace bool) string {
 	}
 	return s.drv.(*pgDriver).q.merge
 }
+
+// PruneQuery is the PostgreSQL statement that prunes a range of pages.
+func (s *Store) PruneQuery() string { return s.drv.(*pgDriver).q.prune }

@@ -1,11 +1,11 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -21,22 +21,23 @@ import (
 // identifiers, written with PostgreSQL's bind variables. No statement text
 // ever contains an input value.
 type pgQueries struct {
-	get       string
-	getMany   string
-	countIdx  string                  // global recount of the removal statuses, over the rows
-	countIdxT string                  // per-tenant recount of the removal statuses, over the rows
-	count     string                  // the counts of a tenant or of all, from the counters
-	apply     [pgCountModes][2]string // by counter mode, then history on (0) or off (1)
-	deleteAny string                  // delete and classify a batch
-	merge     string                  // import a chunk, keeping stored statuses
-	replace   string                  // import a chunk, writing every column
-	addCounts string                  // add counts from arrays (after a COPY)
-	fold      string                  // move a bounded number of count deltas into counts
-	history   string                  // one page of a number's events, and their total
-	historyN  string                  // the number of a number's events
-	prune     string                  // one chunk of old events
-	mayVacuum string                  // whether the store's role may vacuum the deltas
-	vacuum    string                  // vacuums the deltas
+	get          string
+	getMany      string
+	countIdx     string                  // global recount of the removal statuses, over the rows
+	countIdxT    string                  // per-tenant recount of the removal statuses, over the rows
+	count        string                  // the counts of a tenant or of all, from the counters
+	apply        [pgCountModes][2]string // by counter mode, then history on (0) or off (1)
+	deleteAny    string                  // delete and classify a batch
+	merge        string                  // import a chunk, keeping stored statuses
+	replace      string                  // import a chunk, writing every column
+	addCounts    string                  // add counts from arrays (after a COPY)
+	fold         string                  // move a bounded number of count deltas into counts
+	history      string                  // one page of a number's events, and their total
+	historyN     string                  // the number of a number's events
+	historyPages string                  // the history's size in pages
+	prune        string                  // the old events of a range of pages
+	mayVacuum    string                  // whether the store's role may vacuum the deltas
+	vacuum       string                  // vacuums the deltas
 }
 
 // How Apply keeps the counts; the modes other than pgCountInserts exist
@@ -104,10 +105,10 @@ func buildPgQueries(n names) pgQueries {
 		history: "SELECT " + pgEventCols + ", (SELECT COUNT(*) FROM " + h + " WHERE telephone_number = $1) FROM " + h +
 			" WHERE telephone_number = $1 ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3",
 		historyN: "SELECT COUNT(*) FROM " + h + " WHERE telephone_number = $1",
-		// The oldest events by their row addresses (the table has no index
-		// on id); the chunk size is a literal: a plan cached for LIMIT $2
-		// assumes a tenth of the table.
-		prune: "DELETE FROM " + h + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + h + " WHERE at < $1 ORDER BY at LIMIT " + strconv.Itoa(pruneChunk) + "))",
+		// The size of the history in pages, and the old events of a range
+		// of pages (the table has no index on at or id: a TID range scan).
+		historyPages: "SELECT pg_relation_size(CAST(CAST($1 AS text) AS regclass)) / current_setting('block_size')::bigint",
+		prune:        "DELETE FROM " + h + " WHERE ctid >= CAST(CAST($2 AS text) AS tid) AND ctid < CAST(CAST($3 AS text) AS tid) AND at < $1",
 		// VACUUM needs the table's owner (or a superuser); another role's
 		// attempt is only a warning in the server's log.
 		mayVacuum: "SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = CAST(CAST($1 AS text) AS regclass)",
@@ -435,13 +436,32 @@ func pgColumns(ns []store.Number) []any {
 	return []any{tel, tnt, oc, st, at}
 }
 
-// prune deletes the events older than before, pruneChunk at a time, each
-// chunk in a transaction of writeTx of one round trip; ctx is checked
-// between chunks.
+// prunePages is how many pages of the history one transaction of
+// PruneHistory walks: about 10,000 events of the usual size.
+const prunePages = 128
+
+// prune deletes the events older than before, walking the history once in
+// its physical order, prunePages pages per transaction of one round trip;
+// ctx is checked between chunks. The walk ends at the size the table had
+// when it began: an event written since is not older than before (events
+// are written with the time of their change). The whole table is read
+// once, kept events included, because nothing orders it by time.
 func (d *pgDriver) prune(ctx context.Context, before time.Time) (int, error) {
+	var pages int64
+	rows, err := d.query(ctx, d.q.historyPages, d.n.history)
+	if err != nil {
+		return 0, err
+	}
+	if rows.Next() {
+		err = rows.Scan(&pages)
+	}
+	rows.Close()
+	if err := cmp.Or(err, rows.Err()); err != nil {
+		return 0, err
+	}
 	total := 0
-	for {
-		if total > 0 {
+	for from := int64(0); from < pages; from += prunePages {
+		if from > 0 {
 			if err := ctx.Err(); err != nil {
 				return total, err
 			}
@@ -449,7 +469,7 @@ func (d *pgDriver) prune(ctx context.Context, before time.Time) (int, error) {
 		var k int64
 		err := d.writeTx(ctx, txOpts{}, func(tx *pgTx) error {
 			b := tx.single()
-			b.Queue(d.q.prune, before)
+			b.Queue(d.q.prune, before, fmt.Sprintf("(%d,0)", from), fmt.Sprintf("(%d,0)", from+prunePages))
 			br, err := tx.send(ctx, b, tx.final())
 			if err != nil {
 				return err
@@ -466,10 +486,8 @@ func (d *pgDriver) prune(ctx context.Context, before time.Time) (int, error) {
 			return total, err
 		}
 		total += int(k)
-		if k < pruneChunk {
-			return total, nil
-		}
 	}
+	return total, nil
 }
 
 // Folding: counts_delta rows are moved into counts by a fold, in the
