@@ -12,6 +12,12 @@
 // package explains how each database runs each operation, and why, with
 // the measurements behind the choices.
 //
+// When the pool is capped (Open's always is; New's when the host capped it
+// before calling New), the store's calls wait for a connection in the
+// order they arrive, not in the random order database/sql serves its
+// waiters, so that under a full pool no call waits for many that came
+// after it. Each call uses one connection at a time.
+//
 // # Schema
 //
 // <prefix>numbers: telephone_number (primary key, canonical E.164 text),

@@ -22,6 +22,6 @@ func (d *sqliteDriver) setBenchSwitches(noHistory, noCounts bool) {
 
 // HistoryQuery returns the statement of History's first page of 200 and
 // total, whose arguments are the number twice.
-func (s *Store) HistoryQuery() string { return s.drv.(*sqliteDriver).q.history + " LIMIT 200" }
+func (s *Store) HistoryQuery() string { return s.inner().(*sqliteDriver).q.history + " LIMIT 200" }
 
 func (d *sqliteDriver) setClock(now func() time.Time) { d.now = now }

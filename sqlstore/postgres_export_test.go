@@ -15,18 +15,18 @@ const (
 
 // SetCounterMode switches how Apply keeps the counts on PostgreSQL (a
 // benchmark switch: any mode but CountInserts is for measuring).
-func (s *Store) SetCounterMode(mode int) { s.drv.(*pgDriver).counterMode = mode }
+func (s *Store) SetCounterMode(mode int) { s.inner().(*pgDriver).counterMode = mode }
 
 // Fold moves the PostgreSQL count deltas into the counts now, and waits
 // for a background fold to end first.
 func (s *Store) Fold(ctx context.Context) (int, error) {
-	d := s.drv.(*pgDriver)
+	d := s.inner().(*pgDriver)
 	d.foldWG.Wait()
 	return d.fold(ctx)
 }
 
 // WaitFolds waits for the background folds started so far.
-func (s *Store) WaitFolds() { s.drv.(*pgDriver).foldWG.Wait() }
+func (s *Store) WaitFolds() { s.inner().(*pgDriver).foldWG.Wait() }
 
 // CountDeltasTable is the qualified name of the PostgreSQL count deltas.
 func (s *Store) CountDeltasTable() string { return s.names.qual("counts_delta") }
@@ -41,18 +41,18 @@ func (s *Store) Allow(ctx context.Context, name string, limit int, window time.D
 
 // SetAfterFirst installs a hook that a PostgreSQL batch calls once its
 // pipeline has been answered.
-func (s *Store) SetAfterFirst(f func()) { s.drv.(*pgDriver).afterFirst = f }
+func (s *Store) SetAfterFirst(f func()) { s.inner().(*pgDriver).afterFirst = f }
 
 // ApplyQuery is the PostgreSQL batch statement.
 func (s *Store) ApplyQuery() string {
-	d := s.drv.(*pgDriver)
+	d := s.inner().(*pgDriver)
 	return d.q.apply[d.counterMode][d.noHistory]
 }
 
 // SetHistory switches Apply's history on or off on PostgreSQL (a
 // benchmark switch).
 func (s *Store) SetHistory(on bool) {
-	d := s.drv.(*pgDriver)
+	d := s.inner().(*pgDriver)
 	d.noHistory = 0
 	if !on {
 		d.noHistory = 1
@@ -60,15 +60,15 @@ func (s *Store) SetHistory(on bool) {
 }
 
 // DeleteQuery is the PostgreSQL Delete statement.
-func (s *Store) DeleteQuery() string { return s.drv.(*pgDriver).q.deleteAny }
+func (s *Store) DeleteQuery() string { return s.inner().(*pgDriver).q.deleteAny }
 
 // ImportQuery is the PostgreSQL import statement of one chunk.
 func (s *Store) ImportQuery(replace bool) string {
 	if replace {
-		return s.drv.(*pgDriver).q.replace
+		return s.inner().(*pgDriver).q.replace
 	}
-	return s.drv.(*pgDriver).q.merge
+	return s.inner().(*pgDriver).q.merge
 }
 
 // PruneQuery is the PostgreSQL statement that prunes a range of pages.
-func (s *Store) PruneQuery() string { return s.drv.(*pgDriver).q.prune }
+func (s *Store) PruneQuery() string { return s.inner().(*pgDriver).q.prune }

@@ -108,7 +108,7 @@ func setup(driverName string, opts []Option) (dialect, config, error) {
 }
 
 func start(ctx context.Context, db *sqlx.DB, d dialect, c config, drv driver) (*Store, error) {
-	s := &Store{db: db, dialect: d, names: namesOf(c), drv: drv}
+	s := &Store{db: db, dialect: d, names: namesOf(c), drv: queue(drv, db.Stats().MaxOpenConnections)}
 	if !c.noMigrate {
 		if err := s.Migrate(ctx); err != nil {
 			return nil, err
