@@ -51,9 +51,9 @@ type pgDriver struct {
 	// settings is the statement that gives a transaction the store's
 	// session settings, for a pool the host owns (New), or "".
 	settings string
-	// limiterSettings is the same for the limiter's transactions, which
-	// also commit asynchronously.
-	limiterSettings string
+	// asyncSettings is the same for the transactions that also commit
+	// asynchronously (txOpts.async).
+	asyncSettings string
 	// autocommit: the sessions are Open's, whose settings (READ COMMITTED
 	// included) are the store's, so a one-statement transaction needs no
 	// BEGIN and COMMIT.
@@ -163,7 +163,7 @@ func newPostgres(ctx context.Context, db *sqlx.DB, c config, local bool) (*pgDri
 		d.settings = "SELECT " + strings.Join(set, ", ")
 		sync = append(set, sync...)
 	}
-	d.limiterSettings = "SELECT " + strings.Join(sync, ", ")
+	d.asyncSettings = "SELECT " + strings.Join(sync, ", ")
 	return d, nil
 }
 
@@ -186,8 +186,12 @@ type txOpts struct {
 	// hasLock is set.
 	lock    int64
 	hasLock bool
-	// limiter: the limiter's settings (asynchronous commit).
-	limiter bool
+	// async: commit without waiting for the WAL flush (synchronous_commit
+	// off), for transactions whose loss in a crash of the database server
+	// leaves everything consistent: the limiter's admissions, and the
+	// counts' fold (a lost fold leaves its deltas unfolded). Their commits
+	// then neither wait for nor add to the flushes the changes wait for.
+	async bool
 	// noLockTimeout lets the transaction wait for locks without bound
 	// (migrations: Open waits for another process's migration).
 	noLockTimeout bool
@@ -242,8 +246,8 @@ func (tx *pgTx) batch() *pgx.Batch {
 func (tx *pgTx) prefix() []string {
 	p := []string{beginSQL}
 	switch {
-	case tx.o.limiter:
-		p = append(p, tx.d.limiterSettings)
+	case tx.o.async:
+		p = append(p, tx.d.asyncSettings)
 	case tx.d.settings != "":
 		p = append(p, tx.d.settings)
 	}

@@ -24,7 +24,7 @@ func (d *pgDriver) allow(ctx context.Context, name string, limit int, window tim
 	}
 	var ok bool
 	var retryUS int64
-	err := d.writeTx(ctx, txOpts{limiter: true}, func(tx *pgTx) error {
+	err := d.writeTx(ctx, txOpts{async: true}, func(tx *pgTx) error {
 		b := tx.batch()
 		b.Queue("SELECT allowed, retry_after_us FROM "+d.n.qual("rate_limit_allow")+"($1, $2, $3)", name, int32(limit), window.Microseconds())
 		br, err := tx.send(ctx, b, tx.final())

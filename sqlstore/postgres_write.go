@@ -556,13 +556,13 @@ func (d *pgDriver) vacuumDeltas(ctx context.Context) {
 }
 
 // fold moves count deltas into counts, foldChunk at a time, each chunk in
-// a transaction of writeTx, until fewer remain or another process holds
-// the fold lock.
+// a transaction of writeTx committed asynchronously, until fewer remain or
+// another process holds the fold lock.
 func (d *pgDriver) fold(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		var k int
-		err := d.writeTx(ctx, txOpts{}, func(tx *pgTx) error {
+		err := d.writeTx(ctx, txOpts{async: true}, func(tx *pgTx) error {
 			b := tx.batch()
 			b.Queue(d.q.fold, d.foldKey)
 			br, err := tx.send(ctx, b, tx.final())

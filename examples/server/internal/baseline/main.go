@@ -23,7 +23,7 @@
 // (400, 413, 415; 500 when the database fails).
 //
 // How a batch runs: net/http and a pgxpool pool (-pool connections, default
-// 16; pgx prepares and caches the statement on each connection). Each batch
+// 10, the ocnumbers server's pool; pgx prepares and caches the statement on each connection). Each batch
 // is ONE autocommit statement: a CTE locks the batch's stored rows in number
 // order with FOR NO KEY UPDATE (one global lock order, so concurrent batches
 // cannot deadlock), an UPDATE joined to it moves the locked rows that are
@@ -282,7 +282,7 @@ func main() {
 	dsn := flag.String("postgres", "", "PostgreSQL DSN (required)")
 	schema := flag.String("pg-schema", "", "schema of the numbers table (default: the DSN's search_path)")
 	addr := flag.String("addr", "127.0.0.1:8081", "listen address (port 0 picks a free port)")
-	poolSize := flag.Int("pool", 16, "PostgreSQL connections at most")
+	poolSize := flag.Int("pool", 10, "PostgreSQL connections at most (the ocnumbers server's default pool)")
 	flag.Parse()
 	if *dsn == "" || *poolSize < 1 || flag.NArg() > 0 {
 		flag.Usage()
