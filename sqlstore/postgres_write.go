@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,8 +42,8 @@ type pgQueries struct {
 // How Apply keeps the counts; the modes other than pgCountInserts exist
 // for the benchmarks that chose it (see the README).
 const (
-	// pgCountInserts: insert one counts_delta row per tenant and status
-	// that the batch changes (slot = -txid, unique to the transaction):
+	// pgCountInserts: insert one counts_delta row per tenant whose counts
+	// the batch changes (slot = -txid, unique to the transaction):
 	// never updated, so writers never wait for each other on a count.
 	pgCountInserts = iota
 	// pgCountSlots: upsert the writer's own counts_delta rows, keyed by
@@ -76,7 +75,7 @@ func buildPgQueries(n names) pgQueries {
 		// also adds to), and how many delta rows were read (to fold when
 		// there are many).
 		count: "SELECT status, CAST(SUM(n) AS bigint), COUNT(*) FILTER (WHERE delta) FROM (SELECT status, n, false AS delta FROM " + c + " WHERE ms_tenant_id = $1" +
-			" UNION ALL SELECT status, d, true FROM " + cd + " WHERE ms_tenant_id = $1) AS u GROUP BY status",
+			" UNION ALL SELECT x.status, x.d, x.status = 0 FROM " + cd + " AS cd CROSS JOIN LATERAL " + pgDeltaColumns + " WHERE cd.ms_tenant_id = $1) AS u GROUP BY status",
 		deleteAny: "WITH req AS (SELECT telephone_number, ms_tenant_id, operator_connect, status FROM " + t +
 			" WHERE telephone_number = ANY($1) ORDER BY telephone_number FOR UPDATE)," +
 			" del AS (DELETE FROM " + t + " AS t USING req WHERE t.telephone_number = req.telephone_number AND req.status = 3" +
@@ -93,10 +92,10 @@ func buildPgQueries(n names) pgQueries {
 		addCounts: pgSlotUpsert(cd, "SELECT * FROM unnest(CAST($1 AS text[]), CAST($2 AS smallint[]), CAST($3 AS bigint[]))"),
 		fold: "WITH l AS (SELECT ctid AS c FROM " + cd + " WHERE (SELECT pg_try_advisory_xact_lock($1) FROM (VALUES (1)) AS v(x) OFFSET 0)" +
 			" LIMIT " + fmt.Sprint(foldChunk) + " FOR UPDATE SKIP LOCKED)," +
-			" del AS (DELETE FROM " + cd + " WHERE ctid = ANY(ARRAY(SELECT c FROM l)) RETURNING ms_tenant_id, status, d)," +
+			" del AS (DELETE FROM " + cd + " AS cd WHERE ctid = ANY(ARRAY(SELECT c FROM l)) RETURNING cd.*)," +
 			" ins AS (INSERT INTO " + c + " AS c (ms_tenant_id, status, n)" +
-			" SELECT ms_tenant_id, status, SUM(d) FROM del GROUP BY ms_tenant_id, status ORDER BY ms_tenant_id, status" +
-			" ON CONFLICT (ms_tenant_id, status) DO UPDATE SET n = c.n + excluded.n)" +
+			" SELECT cd.ms_tenant_id, x.status, SUM(x.d) FROM del AS cd CROSS JOIN LATERAL " + pgDeltaColumns + " WHERE x.d <> 0" +
+			" GROUP BY 1, 2 ORDER BY 1, 2 ON CONFLICT (ms_tenant_id, status) DO UPDATE SET n = c.n + excluded.n)" +
 			" SELECT COUNT(*) FROM del",
 		// The page's total, in the same statement (one snapshot): an
 		// index-only count of the number's index entries, an InitPlan run
@@ -124,8 +123,7 @@ func buildPgQueries(n names) pgQueries {
 		pgCountSlots: " cnt AS (" + pgSlotUpsert(cd, moved) + "),",
 		pgCountRows: " cnt AS (INSERT INTO " + c + " AS c (ms_tenant_id, status, n) " + movedT + " ORDER BY 1, 2" +
 			" ON CONFLICT (ms_tenant_id, status) DO UPDATE SET n = c.n + excluded.n),",
-		pgCountInserts: " cnt AS (INSERT INTO " + cd + " (ms_tenant_id, status, d, slot) " +
-			strings.Replace(moved, "SUM(x.v)", "SUM(x.v), -CAST(txid_current() AS bigint)", 1) + "),",
+		pgCountInserts: " cnt AS (INSERT INTO " + cd + " (" + pgDeltaCols + ") " + pgDeltaRows(moved, "-CAST(txid_current() AS bigint)") + "),",
 	}
 	for mode := range q.apply {
 		q.apply[mode][0] = pgApplySQL(t, h, true, cnt[mode])
@@ -134,13 +132,30 @@ func buildPgQueries(n names) pgQueries {
 	return q
 }
 
+// A counts_delta row holds a writer's changes to the counts of one tenant
+// (or of all, ""), in the four statuses: d0 to d3. pgDeltaColumns turns a
+// row cd into one row x(status, d) per status.
+const (
+	pgDeltaCols    = "ms_tenant_id, slot, d0, d1, d2, d3"
+	pgDeltaColumns = "(VALUES (0, cd.d0), (1, cd.d1), (2, cd.d2), (3, cd.d3)) AS x(status, d)"
+)
+
+// pgDeltaRows turns the rows of sel (tenant, status, delta; one per tenant
+// and status) into counts_delta rows in slot, one per tenant with a
+// change, in tenant order.
+func pgDeltaRows(sel, slot string) string {
+	sum := func(st string) string { return "COALESCE(SUM(s.d) FILTER (WHERE s.status = " + st + "), 0)" }
+	return "SELECT s.ms_tenant_id, " + slot + ", " + sum("0") + ", " + sum("1") + ", " + sum("2") + ", " + sum("3") +
+		" FROM (" + sel + ") AS s(ms_tenant_id, status, d) GROUP BY s.ms_tenant_id HAVING bool_or(s.d <> 0) ORDER BY 1"
+}
+
 // pgSlotUpsert adds the rows of sel (tenant, status, delta) to the
 // writer's own counts_delta rows: slot is its backend's pid, which no
 // concurrent transaction shares, so the upsert never waits for another
 // writer; rows are taken in key order.
 func pgSlotUpsert(cd, sel string) string {
-	return "INSERT INTO " + cd + " AS cd (ms_tenant_id, status, d, slot) SELECT s.*, pg_backend_pid() FROM (" + sel + ") AS s(ms_tenant_id, status, d)" +
-		" WHERE s.d <> 0 ORDER BY 1, 2 ON CONFLICT (ms_tenant_id, status, slot) DO UPDATE SET d = cd.d + excluded.d"
+	return "INSERT INTO " + cd + " AS cd (" + pgDeltaCols + ") " + pgDeltaRows(sel, "pg_backend_pid()") +
+		" ON CONFLICT (ms_tenant_id, slot) DO UPDATE SET d0 = cd.d0 + excluded.d0, d1 = cd.d1 + excluded.d1, d2 = cd.d2 + excluded.d2, d3 = cd.d3 + excluded.d3"
 }
 
 // pgApplySQL returns the batch statement. Its arguments: $1 the new status,
