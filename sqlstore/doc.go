@@ -73,6 +73,11 @@
 // against [a-z_][a-z0-9_]* and quoted. No statement is ever built from
 // input values.
 //
+// Every instance on one database must run a version of this package that
+// knows the database's migrations: stop the older ones before a migration
+// runs (an older one refuses to open a newer database, but one already
+// running may write what the newer schema no longer has).
+//
 // # Changes
 //
 // Apply moves each number with a compare-and-set on its current status,
