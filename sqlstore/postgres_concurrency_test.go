@@ -91,18 +91,7 @@ func TestPostgresWritersInParallel(t *testing.T) {
 	}
 	mustPut(t, first, ready...)
 
-	paused, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	releaseFirst := func() { once.Do(func() { close(release) }) }
-	defer releaseFirst()
-	first.SetBeforeCommit(func() { close(paused); <-release })
-	done := make(chan error, 1)
-	go func() {
-		_, err := removal.NewService(first).MarkReadyForRemoval(context.Background(), numberStrings(0, 10))
-		done <- err
-	}()
-	<-paused
-	first.SetBeforeCommit(nil) // the data race detector sees the hook read before the pause
+	done, releaseFirst := holdBatch(t, first, numberStrings(0, 10))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
@@ -126,6 +115,27 @@ func TestPostgresWritersInParallel(t *testing.T) {
 		t.Fatalf("held batch: %v", err)
 	}
 	wantStatus(t, second, 0, 30, removal.ReadyForRemoval)
+}
+
+// holdBatch starts MarkReadyForRemoval of numbers on st and returns once
+// the batch has run its statements and waits before its commit, holding
+// its rows and its connection; release (also called when t ends) lets it
+// commit, and done then gives its error.
+func holdBatch(t *testing.T, st *sqlstore.Store, numbers []string) (done <-chan error, release func()) {
+	t.Helper()
+	paused, unblock := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(unblock) }) }
+	t.Cleanup(release)
+	st.SetBeforeCommit(func() { close(paused); <-unblock })
+	errs := make(chan error, 1)
+	go func() {
+		_, err := removal.NewService(st).MarkReadyForRemoval(context.Background(), numbers)
+		errs <- err
+	}()
+	<-paused
+	st.SetBeforeCommit(nil) // the data race detector sees the hook read before the pause
+	return errs, release
 }
 
 // TestPostgresLockTimeout has another session hold a row lock that a

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/ocnumbers/ocnumbers/e164"
 	"github.com/ocnumbers/ocnumbers/internal/pgtest"
 	"github.com/ocnumbers/ocnumbers/removal"
@@ -91,19 +93,7 @@ func TestPostgresCounts(t *testing.T) {
 // from the rows.
 func TestPostgresCountsBackfill(t *testing.T) {
 	admin, dsn := pgtest.Admin(t)
-	schema := MustSchema(t)
-	ms, err := sqlstore.Migrations("pgx", sqlstore.WithSchema(schema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(`CREATE SCHEMA "` + schema + `"`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms[:2] {
-		if _, err := admin.Exec(m.SQL); err != nil {
-			t.Fatalf("%s: %v", m.Name, err)
-		}
-	}
+	schema := schemaAtVersion(t, admin, 2)
 	if _, err := admin.Exec(`INSERT INTO "` + schema + `".numbers
 		SELECT '+1425' || lpad(i::text, 7, '0'), CASE WHEN i % 3 = 0 THEN '` + otherTenant + `' ELSE '` + tenant + `' END,
 			i % 7 <> 0, i % 4, now() FROM generate_series(1, 5000) AS i`); err != nil {
@@ -123,19 +113,7 @@ func TestPostgresCountsBackfill(t *testing.T) {
 // tenant and writer folds them into the counts first.
 func TestPostgresWideDeltasMigration(t *testing.T) {
 	admin, dsn := pgtest.Admin(t)
-	schema := MustSchema(t)
-	ms, err := sqlstore.Migrations("pgx", sqlstore.WithSchema(schema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(`CREATE SCHEMA "` + schema + `"`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms[:4] {
-		if _, err := admin.Exec(m.SQL); err != nil {
-			t.Fatalf("%s: %v", m.Name, err)
-		}
-	}
+	schema := schemaAtVersion(t, admin, 4)
 	q := `"` + schema + `".`
 	// 300 numbers of two tenants, all MarkedForRemoval; counts that say
 	// all were Active and deltas of two writers (one of them in two rows)
@@ -170,6 +148,26 @@ func TestPostgresWideDeltasMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkCounts(t, admin, st, schema)
+}
+
+// schemaAtVersion makes a new schema (dropped when t ends) and applies the
+// first n migrations to it, as a database of that version would be.
+func schemaAtVersion(t *testing.T, admin *sqlx.DB, n int) string {
+	t.Helper()
+	schema := MustSchema(t)
+	ms, err := sqlstore.Migrations("pgx", sqlstore.WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(`CREATE SCHEMA "` + schema + `"`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms[:n] {
+		if _, err := admin.Exec(m.SQL); err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
+		}
+	}
+	return schema
 }
 
 // TestPostgresLimiter checks the database limiter: at most limit

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ocnumbers/ocnumbers/removal"
 	"github.com/ocnumbers/ocnumbers/sqlstore"
 )
 
@@ -18,18 +17,7 @@ import (
 func TestPostgresCallsServedInArrivalOrder(t *testing.T) {
 	st, _ := MustOpenPostgres(t, sqlstore.WithMaxOpenConns(1))
 	putMarked(t, st, 30)
-	paused, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	releaseHeld := func() { once.Do(func() { close(release) }) }
-	defer releaseHeld()
-	st.SetBeforeCommit(func() { close(paused); <-release })
-	held := make(chan error, 1)
-	go func() {
-		_, err := removal.NewService(st).MarkReadyForRemoval(context.Background(), numberStrings(0, 1))
-		held <- err
-	}()
-	<-paused
-	st.SetBeforeCommit(nil)
+	held, releaseHeld := holdBatch(t, st, numberStrings(0, 1))
 
 	const calls = 20
 	base := st.DB().Stats().WaitCount
