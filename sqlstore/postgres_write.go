@@ -507,7 +507,7 @@ func (d *pgDriver) prune(ctx context.Context, before time.Time) (int, error) {
 
 // Folding: counts_delta rows are moved into counts by a fold, in the
 // background, once this process has run foldEvery write transactions (each
-// adds up to four delta rows of all tenants) or a count has read more than
+// adds one delta row for all tenants) or a count has read more than
 // foldAbove delta rows. One fold runs at a time in a process, and the fold
 // lock (pg_try_advisory_xact_lock) lets one process fold at a time; a fold
 // skips the rows a writer holds. Once a process's folds have deleted
