@@ -134,9 +134,6 @@ func (d dialect) check(c config) error {
 	return nil
 }
 
-// pruneChunk is how many events one transaction of PruneHistory deletes.
-const pruneChunk = 10_000
-
 // scanner is what *sql.Row and *sql.Rows have in common.
 type scanner interface{ Scan(dest ...any) error }
 

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	sqldriver "database/sql/driver"
@@ -28,6 +29,48 @@ func (d *pgDriver) query(ctx context.Context, q string, args ...any) (*sql.Rows,
 		if err == nil || i == maxDeadConns-1 || ctx.Err() != nil || !pgDeadConn(err) {
 			return rows, err
 		}
+	}
+}
+
+// queryInt runs a read that returns one integer (0 when it returns no
+// row), through query.
+func (d *pgDriver) queryInt(ctx context.Context, q string, args ...any) (int64, error) {
+	rows, err := d.query(ctx, q, args...)
+	if err != nil {
+		return 0, pgErr(err)
+	}
+	defer rows.Close()
+	var v int64
+	if rows.Next() {
+		err = rows.Scan(&v)
+	}
+	if err = cmp.Or(err, rows.Err()); err != nil {
+		return 0, pgErr(err)
+	}
+	return v, nil
+}
+
+// readPgx runs the read q through pgx itself, which scans rows into typed
+// values without database/sql's conversions (a third of a list page's
+// cost), and hands its rows to scan, which must read or close them. Like
+// query, it runs again on a connection found dead, after reset has
+// dropped what scan kept of the failed run.
+func (d *pgDriver) readPgx(ctx context.Context, reset func(), scan func(pgx.Rows) error, q string, args ...any) error {
+	for i := 0; ; i++ {
+		err := d.withPgx(ctx, func(conn *pgx.Conn) (bool, error) {
+			rows, err := conn.Query(ctx, q, args...)
+			if err != nil {
+				return false, err
+			}
+			return false, scan(rows)
+		})
+		if err == nil {
+			return nil
+		}
+		if i == maxDeadConns-1 || ctx.Err() != nil || !pgDeadConn(err) {
+			return pgErr(err)
+		}
+		reset()
 	}
 }
 
@@ -66,42 +109,32 @@ func (d *pgDriver) getMany(ctx context.Context, numbers []e164.Number) ([]store.
 	return out, nil
 }
 
-// queryNumbers reads rows of pgCols through pgx itself, which scans them
-// into typed values without database/sql's conversions (a third of a list
-// page's cost); like query, it runs again on a connection found dead.
+// queryNumbers appends the rows of pgCols that q returns to out, through
+// readPgx.
 func (d *pgDriver) queryNumbers(ctx context.Context, out []store.Number, q string, args ...any) ([]store.Number, error) {
-	for i := 0; ; i++ {
-		n := len(out)
-		err := d.withPgx(ctx, func(conn *pgx.Conn) (bool, error) {
-			rows, err := conn.Query(ctx, q, args...)
-			if err != nil {
-				return false, err
+	n := len(out)
+	err := d.readPgx(ctx, func() { out = out[:n] }, func(rows pgx.Rows) error {
+		var (
+			tel, tnt pgtype.DriverBytes // valid until the next row
+			tenant   string
+			oc       bool
+			st       int16
+			at       time.Time
+		)
+		_, err := pgx.ForEachRow(rows, []any{&tel, &tnt, &oc, &st, &at}, func() error {
+			if string(tnt) != tenant {
+				tenant = string(tnt) // rows of one tenant share its string
 			}
-			var (
-				tel, tnt pgtype.DriverBytes // valid until the next row
-				tenant   string
-				oc       bool
-				st       int16
-				at       time.Time
-			)
-			_, err = pgx.ForEachRow(rows, []any{&tel, &tnt, &oc, &st, &at}, func() error {
-				if string(tnt) != tenant {
-					tenant = string(tnt) // rows of one tenant share its string
-				}
-				out = append(out, store.Number{TelephoneNumber: e164.Number(tel), MSTenantID: tenant, OperatorConnect: oc,
-					Status: removal.NumberStatus(st), StatusChangedAt: at.UTC()})
-				return nil
-			})
-			return false, err
+			out = append(out, store.Number{TelephoneNumber: e164.Number(tel), MSTenantID: tenant, OperatorConnect: oc,
+				Status: removal.NumberStatus(st), StatusChangedAt: at.UTC()})
+			return nil
 		})
-		if err == nil {
-			return out, nil
-		}
-		out = out[:n]
-		if i == maxDeadConns-1 || ctx.Err() != nil || !pgDeadConn(err) {
-			return nil, pgErr(err)
-		}
+		return err
+	}, q, args...)
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // list is one SELECT in telephone_number order: the column is COLLATE
@@ -209,63 +242,42 @@ func (d *pgDriver) count(ctx context.Context, msTenantID string, _ []removal.Num
 func (d *pgDriver) history(ctx context.Context, n e164.Number, offset, limit int) ([]removal.Event, int, error) {
 	var out []removal.Event
 	total := 0
-	// Through pgx itself, as queryNumbers reads: typed values without
-	// database/sql's conversions; run again on a connection found dead.
-	for i := 0; ; i++ {
-		out, total = out[:0], 0
-		err := d.withPgx(ctx, func(conn *pgx.Conn) (bool, error) {
-			rows, err := conn.Query(ctx, d.q.history, string(n), limit, offset)
-			if err != nil {
-				return false, err
+	err := d.readPgx(ctx, func() { out, total = out[:0], 0 }, func(rows pgx.Rows) error {
+		var (
+			tel, tnt, action pgtype.DriverBytes // valid until the next row
+			from, to         pgtype.Int2
+			at               time.Time
+			trace, actor     pgtype.Text
+			k                int64
+			tenant           string
+		)
+		_, err := pgx.ForEachRow(rows, []any{&tel, &tnt, &action, &from, &to, &at, &trace, &actor, &k}, func() error {
+			if string(tnt) != tenant {
+				tenant = string(tnt)
 			}
-			var (
-				tel, tnt, action pgtype.DriverBytes // valid until the next row
-				from, to         pgtype.Int2
-				at               time.Time
-				trace, actor     pgtype.Text
-				k                int64
-			)
-			var tenant string
-			_, err = pgx.ForEachRow(rows, []any{&tel, &tnt, &action, &from, &to, &at, &trace, &actor, &k}, func() error {
-				if string(tnt) != tenant {
-					tenant = string(tnt)
-				}
-				e := removal.Event{TelephoneNumber: e164.Number(tel), MSTenantID: tenant, Action: removal.EventAction(action),
-					At: at.UTC(), TraceID: trace.String, Actor: actor.String}
-				if from.Valid {
-					e.FromStatus = statusPtr(removal.NumberStatus(from.Int16))
-				}
-				if to.Valid {
-					e.ToStatus = statusPtr(removal.NumberStatus(to.Int16))
-				}
-				out = append(out, e)
-				total = int(k)
-				return nil
-			})
-			return false, err
+			e := removal.Event{TelephoneNumber: e164.Number(tel), MSTenantID: tenant, Action: removal.EventAction(action),
+				At: at.UTC(), TraceID: trace.String, Actor: actor.String}
+			if from.Valid {
+				e.FromStatus = statusPtr(removal.NumberStatus(from.Int16))
+			}
+			if to.Valid {
+				e.ToStatus = statusPtr(removal.NumberStatus(to.Int16))
+			}
+			out = append(out, e)
+			total = int(k)
+			return nil
 		})
-		if err == nil {
-			break
-		}
-		if i == maxDeadConns-1 || ctx.Err() != nil || !pgDeadConn(err) {
-			return nil, 0, pgErr(err)
-		}
+		return err
+	}, d.q.history, string(n), limit, offset)
+	if err != nil {
+		return nil, 0, err
 	}
 	if len(out) == 0 && offset > 0 {
-		rows, err := d.query(ctx, d.q.historyN, string(n))
+		k, err := d.queryInt(ctx, d.q.historyN, string(n))
 		if err != nil {
-			return nil, 0, pgErr(err)
+			return nil, 0, err
 		}
-		defer rows.Close()
-		if rows.Next() {
-			err = rows.Scan(&total)
-		}
-		if err == nil {
-			err = rows.Err()
-		}
-		if err != nil {
-			return nil, 0, pgErr(err)
-		}
+		total = int(k)
 	}
 	return out, total, nil
 }

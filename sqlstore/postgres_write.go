@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -462,16 +461,8 @@ const prunePages = 128
 // are written with the time of their change). The whole table is read
 // once, kept events included, because nothing orders it by time.
 func (d *pgDriver) prune(ctx context.Context, before time.Time) (int, error) {
-	var pages int64
-	rows, err := d.query(ctx, d.q.historyPages, d.n.history)
+	pages, err := d.queryInt(ctx, d.q.historyPages, d.n.history)
 	if err != nil {
-		return 0, err
-	}
-	if rows.Next() {
-		err = rows.Scan(&pages)
-	}
-	rows.Close()
-	if err := cmp.Or(err, rows.Err()); err != nil {
 		return 0, err
 	}
 	total := 0

@@ -436,6 +436,9 @@ func nullStatus(s *removal.NumberStatus) any {
 	return int(*s)
 }
 
+// pruneChunk is how many events one transaction of PruneHistory deletes.
+const pruneChunk = 10_000
+
 // prune deletes the events older than before, pruneChunk at a time, each
 // chunk in a write transaction of its own; ctx is checked between chunks.
 // It walks the history once in write order (id, the rowid), each chunk
