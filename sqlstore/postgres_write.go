@@ -122,7 +122,7 @@ func buildPgQueries(n names) pgQueries {
 		pgCountSlots: " cnt AS (" + pgSlotUpsert(cd, moved) + "),",
 		pgCountRows: " cnt AS (INSERT INTO " + c + " AS c (ms_tenant_id, status, n) " + movedT + " ORDER BY 1, 2" +
 			" ON CONFLICT (ms_tenant_id, status) DO UPDATE SET n = c.n + excluded.n),",
-		pgCountInserts: " cnt AS (INSERT INTO " + cd + " (" + pgDeltaCols + ") " + pgDeltaRows(moved, "-CAST(txid_current() AS bigint)") + "),",
+		pgCountInserts: " cnt AS (INSERT INTO " + cd + " (" + pgDeltaCols + ") " + pgMovedDeltas("-CAST(txid_current() AS bigint)") + "),",
 	}
 	for mode := range q.apply {
 		q.apply[mode][0] = pgApplySQL(t, h, true, cnt[mode])
@@ -146,6 +146,19 @@ func pgDeltaRows(sel, slot string) string {
 	sum := func(st string) string { return "COALESCE(SUM(s.d) FILTER (WHERE s.status = " + st + "), 0)" }
 	return "SELECT s.ms_tenant_id, " + slot + ", " + sum("0") + ", " + sum("1") + ", " + sum("2") + ", " + sum("3") +
 		" FROM (" + sel + ") AS s(ms_tenant_id, status, d) GROUP BY s.ms_tenant_id HAVING bool_or(s.d <> 0) ORDER BY 1"
+}
+
+// pgMovedDeltas returns the counts_delta rows in slot of a batch's moved
+// rows upd (tenant, old status; all moved to $1): per tenant and for all
+// (""), in tenant order, d_s is minus the rows moved from s, plus all
+// moved rows when s is $1. One aggregate over the moved rows, without
+// first expanding them into (tenant, status, ±1) rows.
+func pgMovedDeltas(slot string) string {
+	d := func(st string) string {
+		return "CASE WHEN $1 = " + st + " THEN COUNT(*) ELSE 0 END - COUNT(*) FILTER (WHERE old = " + st + ")"
+	}
+	return "SELECT COALESCE(ms_tenant_id, ''), " + slot + ", " + d("0") + ", " + d("1") + ", " + d("2") + ", " + d("3") +
+		" FROM upd GROUP BY GROUPING SETS ((ms_tenant_id), ()) HAVING bool_or(old <> $1) ORDER BY 1"
 }
 
 // pgSlotUpsert adds the rows of sel (tenant, status, delta) to the
