@@ -1,13 +1,16 @@
 package sqlstore_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ocnumbers/ocnumbers/e164"
 	"github.com/ocnumbers/ocnumbers/removal"
+	"github.com/ocnumbers/ocnumbers/sqlstore"
 	"github.com/ocnumbers/ocnumbers/store"
 )
 
@@ -130,5 +133,70 @@ func literal(v any) string {
 		return "'" + v + "'"
 	default:
 		return fmt.Sprint(v)
+	}
+}
+
+// TestPostgresBatchesPlannedOnce runs small batches of every action and
+// small Deletes on a store of one connection, then reads that session's
+// prepared statements: PostgreSQL plans a prepared statement for its
+// arguments five times, then keeps its generic plan unless that is priced
+// above the custom ones. A batch statement that is planned again on every
+// call spends more on planning than on running (0.2 ms of a 0.3 ms
+// batch of four numbers), so each must have run on its generic plan.
+func TestPostgresBatchesPlannedOnce(t *testing.T) {
+	st, schema := MustOpenPostgres(t, sqlstore.WithMaxOpenConns(1))
+	const n = 20000
+	recs := make([]store.Number, 0, n)
+	for i := range n {
+		recs = append(recs, record(i, removal.Statuses()[i%4]))
+	}
+	mustPut(t, st, recs...)
+	if _, err := st.DB().Exec(`ANALYZE "` + schema + `".numbers`); err != nil {
+		t.Fatal(err)
+	}
+	svc := removal.NewService(st)
+	ctx := context.Background()
+	calls := []func(context.Context, []string) (removal.BatchResult, error){
+		svc.MarkForRemoval, svc.ClearRemovalStatus, svc.RequestRelease, svc.WithdrawReleaseRequest, svc.MarkReadyForRemoval,
+	}
+	for i := range 40 {
+		batch := make([]string, 4)
+		for k := range batch {
+			batch[k] = string(number((i*4 + k) * 7919 % n))
+		}
+		if _, err := calls[i%len(calls)](ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Delete(ctx, []e164.Number{e164.Number(batch[0]), e164.Number(batch[1])}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := st.DB().Query("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE NOT from_sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	for rows.Next() {
+		var q string
+		var generic, custom int
+		if err := rows.Scan(&q, &generic, &custom); err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range map[string]string{"Apply": st.ApplyQuery(), "Delete": st.DeleteQuery()} {
+			if q != want {
+				continue
+			}
+			seen[name] = true
+			if generic == 0 || custom > 5 {
+				t.Errorf("%s: %d generic plans, %d custom: PostgreSQL plans it again on every call", name, generic, custom)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !seen["Apply"] || !seen["Delete"] {
+		t.Fatalf("the session's prepared statements hold Apply %v, Delete %v: the test reads another session", seen["Apply"], seen["Delete"])
 	}
 }

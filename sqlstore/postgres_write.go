@@ -152,13 +152,17 @@ func pgDeltaRows(sel, slot string) string {
 // rows upd (tenant, old status; all moved to $1): per tenant and for all
 // (""), in tenant order, d_s is minus the rows moved from s, plus all
 // moved rows when s is $1. One aggregate over the moved rows, without
-// first expanding them into (tenant, status, ±1) rows.
+// first expanding them into (tenant, status, ±1) rows. (GROUPING SETS
+// for the total made PostgreSQL price the generic plan above the custom
+// ones and plan the statement again on every call.)
 func pgMovedDeltas(slot string) string {
 	d := func(st string) string {
 		return "CASE WHEN $1 = " + st + " THEN COUNT(*) ELSE 0 END - COUNT(*) FILTER (WHERE old = " + st + ")"
 	}
-	return "SELECT COALESCE(ms_tenant_id, ''), " + slot + ", " + d("0") + ", " + d("1") + ", " + d("2") + ", " + d("3") +
-		" FROM upd GROUP BY GROUPING SETS ((ms_tenant_id), ()) HAVING bool_or(old <> $1) ORDER BY 1"
+	cols := d("0") + ", " + d("1") + ", " + d("2") + ", " + d("3")
+	return "SELECT s.t, " + slot + ", s.d0, s.d1, s.d2, s.d3 FROM (SELECT ms_tenant_id, " + cols + " FROM upd GROUP BY ms_tenant_id" +
+		" UNION ALL SELECT '', " + cols + " FROM upd) AS s(t, d0, d1, d2, d3)" +
+		" WHERE s.d0 <> 0 OR s.d1 <> 0 OR s.d2 <> 0 OR s.d3 <> 0 ORDER BY 1"
 }
 
 // pgSlotUpsert adds the rows of sel (tenant, status, delta) to the
