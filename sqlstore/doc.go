@@ -181,7 +181,7 @@
 // applied, or the exact result).
 //
 // Counts: each change inserts delta rows, which any process folds into the
-// counts in the background, one process at a time, every 128 write
+// counts in the background, one process at a time, every 1,024 write
 // transactions of a process or when a count reads more than 256 deltas.
 // CountByStatus reads O(1) rows. Migration 3 fills the counts of an
 // existing database; every instance on a database must run a version that

@@ -13,6 +13,9 @@ const (
 	CountOff     = pgCountOff
 )
 
+// FoldEvery is how many write transactions of a process start a fold.
+const FoldEvery = foldEvery
+
 // SetCounterMode switches how Apply keeps the counts on PostgreSQL (a
 // benchmark switch: any mode but CountInserts is for measuring).
 func (s *Store) SetCounterMode(mode int) { s.inner().(*pgDriver).counterMode = mode }
