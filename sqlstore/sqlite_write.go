@@ -22,7 +22,7 @@ import (
 type sqliteQueries struct {
 	get         string
 	setStatus   string // conditional single-row update
-	deleteReady string // conditional single-row delete of a ReadyForRemoval row
+	deleteReady string // conditional delete of ReadyForRemoval rows of an IN list (to add)
 	readRows    string // the rows of an IN list (to add) for their counters
 	history     string // a number's events, and their total (LIMIT and OFFSET to add)
 	historyN    string // the number of a number's events
@@ -43,7 +43,7 @@ func buildSQLiteQueries(n names) sqliteQueries {
 	return sqliteQueries{
 		get:         "SELECT " + sqliteCols + " FROM " + t + " WHERE telephone_number = ?",
 		setStatus:   "UPDATE " + t + " SET status = ?, status_changed_at = ? WHERE telephone_number = ? AND status = ? AND operator_connect",
-		deleteReady: "DELETE FROM " + t + " WHERE telephone_number = ? AND status = 3",
+		deleteReady: "DELETE FROM " + t + " WHERE status = 3 AND telephone_number IN ",
 		readRows:    "SELECT telephone_number, ms_tenant_id, operator_connect, status FROM " + t + " WHERE telephone_number IN ",
 		history: "SELECT ms_tenant_id, action, from_status, to_status, at, trace_id, actor, (SELECT COUNT(*) FROM " + h + " WHERE telephone_number = ?) FROM " + h +
 			" WHERE telephone_number = ? ORDER BY at DESC, id DESC",
@@ -165,19 +165,19 @@ func inList(k int) string { return "(?" + strings.Repeat(",?", k-1) + ")" }
 // delete deletes the ReadyForRemoval numbers as apply moves numbers: one
 // immediate transaction, chunks of removal.ChunkSize numbers, ctx checked
 // between chunks, the chunks done committed when it is done. One SELECT
-// reads a chunk's rows (the events and counters need their tenants),
-// then a compare-and-delete per ReadyForRemoval number.
+// reads a chunk's rows (the events and counters need their tenants), then
+// one DELETE … IN the chunk's ReadyForRemoval numbers removes them all:
+// under the write lock they are still in that status, which the count of
+// deleted rows confirms. (It took about 1.35× a hand-written chunked
+// DELETE to purge 10,000 numbers with a DELETE per number, 1.2× so.)
 func (d *sqliteDriver) delete(ctx context.Context, numbers []e164.Number, at time.Time, a removal.Audit) ([]removal.Outcome, error) {
 	out := make([]removal.Outcome, 0, len(numbers))
 	var stopped error
 	err := d.writeTx(ctx, func(wctx context.Context, conn *sqlx.Conn) error {
 		sc := newStmtCache(wctx, conn)
 		defer sc.close()
-		del, err := sc.get(d.q.deleteReady)
-		if err != nil {
-			return err
-		}
 		deltas := countDeltas{}
+		ready := make([]any, 0, removal.ChunkSize)
 		rowsOf := make(map[e164.Number]storedRow, removal.ChunkSize)
 		args := make([]any, 0, removal.ChunkSize)
 		for chunk := range slices.Chunk(numbers, removal.ChunkSize) {
@@ -201,6 +201,7 @@ func (d *sqliteDriver) delete(ctx context.Context, numbers []e164.Number, at tim
 			}
 			o := make([]removal.Outcome, len(chunk))
 			var events []event
+			ready = ready[:0]
 			for i, n := range chunk {
 				r, found := rowsOf[n]
 				if !found {
@@ -210,17 +211,24 @@ func (d *sqliteDriver) delete(ctx context.Context, numbers []e164.Number, at tim
 				if r.status != removal.ReadyForRemoval {
 					continue
 				}
-				res, err := del.ExecContext(wctx, string(n))
-				if err != nil {
-					return err
-				}
-				if k, err := res.RowsAffected(); err != nil || k != 1 {
-					return fmt.Errorf("%s changed under the write lock (%d rows, %v)", n, k, err)
-				}
+				ready = append(ready, string(n))
 				o[i].Changed = true
 				events = append(events, event{number: n, tenant: r.tenant, from: statusPtr(removal.ReadyForRemoval)})
 				if r.oc {
 					deltas.add(r.tenant, removal.ReadyForRemoval, -1)
+				}
+			}
+			if len(ready) > 0 {
+				del, err := sc.get(d.q.deleteReady + inList(len(ready)))
+				if err != nil {
+					return err
+				}
+				res, err := del.ExecContext(wctx, ready...)
+				if err != nil {
+					return err
+				}
+				if k, err := res.RowsAffected(); err != nil || k != int64(len(ready)) {
+					return fmt.Errorf("%d of %d ReadyForRemoval numbers deleted under the write lock (%v)", k, len(ready), err)
 				}
 			}
 			if err := d.writeEvents(sc, events, removal.EventPurge, at, a); err != nil {
