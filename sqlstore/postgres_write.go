@@ -523,9 +523,9 @@ func (d *pgDriver) prune(ctx context.Context, before time.Time) (int, error) {
 // they left as free, writers append to the table, which grows by the rows
 // of every batch; autovacuum may not look for a minute, and every fold
 // scans the table. A fold competes for the CPU with the batches it runs
-// beside: every 128 writes, folds slowed about 1% of the requests of one
-// client (p99 1.4 ms against 1.1 ms); a count reads at most foldAbove
-// deltas either way.
+// beside, so folds are rare (every 128 writes they showed in the p99 of
+// one client: see the README); a count reads at most foldAbove deltas
+// whatever foldEvery is.
 const (
 	foldEvery   = 1024
 	foldAbove   = 256
