@@ -71,10 +71,10 @@ type pgDriver struct {
 	folding atomic.Bool
 	foldWG  sync.WaitGroup
 	// folded counts the delta rows this process's folds deleted since its
-	// last vacuum of them; vacuum is 0 until the store knows whether its
-	// role may vacuum them, then 1 (yes) or 2 (no).
-	folded int
-	vacuum int
+	// last vacuum of them; mayVacuum says whether the store's role may
+	// vacuum them, once vacuumChecked.
+	folded                   int
+	vacuumChecked, mayVacuum bool
 
 	// beforeCommit, when set by tests, runs after a write transaction's
 	// statements and before its commit (which is then a round trip of its

@@ -566,17 +566,13 @@ func (d *pgDriver) startFold() {
 // wait up to 5 s for a lock that stops every writer). It runs in the fold's
 // goroutine, one at a time. A failure is left for the next one.
 func (d *pgDriver) vacuumDeltas(ctx context.Context) {
-	if d.vacuum == 0 {
-		var may bool
-		if err := d.db.QueryRowContext(ctx, d.q.mayVacuum, d.n.qual("counts_delta")).Scan(&may); err != nil {
+	if !d.vacuumChecked {
+		if err := d.db.QueryRowContext(ctx, d.q.mayVacuum, d.n.qual("counts_delta")).Scan(&d.mayVacuum); err != nil {
 			return
 		}
-		d.vacuum = 2
-		if may {
-			d.vacuum = 1
-		}
+		d.vacuumChecked = true
 	}
-	if d.vacuum == 1 {
+	if d.mayVacuum {
 		d.db.ExecContext(ctx, d.q.vacuum)
 	}
 }
