@@ -54,6 +54,7 @@ const (
 	envBenchConfigs  = "OCNUMBERS_LOADBENCH_CONFIGS"  // comma-separated names, default all
 	envBenchSeed     = "OCNUMBERS_LOADBENCH_SEED"     // the load's seed, default from the clock
 	envBenchPool     = "OCNUMBERS_LOADBENCH_BASELINE_POOL"
+	envBenchHistory  = "OCNUMBERS_LOADBENCH_BASELINE_HISTORY" // 1: the baseline writes the history too (-history)
 )
 
 // BenchmarkLoadVsBaseline measures the real server on PostgreSQL beside
@@ -99,10 +100,17 @@ func BenchmarkLoadVsBaseline(b *testing.B) {
 	if v := os.Getenv(envBenchPool); v != "" {
 		baseArgs = append(baseArgs, "-pool", v)
 	}
+	switch v := os.Getenv(envBenchHistory); v {
+	case "", "0":
+	case "1":
+		baseArgs = append(baseArgs, "-history")
+	default:
+		b.Fatalf("%s=%q: want 0 or 1", envBenchHistory, v)
+	}
 	inv := newBenchInventory()
 	// A benchmark with sub-benchmarks prints no log of its own: stdout.
-	fmt.Printf("BenchmarkLoadVsBaseline: seed %d (%s), %d round(s) of %v after %v warm-up per run, %d Operator Connect numbers, pool of %d numbers, configurations %v\n",
-		seed, envBenchSeed, rounds, d, warmup, inv.oc, len(inv.pool), benchNames(configs))
+	fmt.Printf("BenchmarkLoadVsBaseline: seed %d (%s), %d round(s) of %v after %v warm-up per run, %d Operator Connect numbers, pool of %d numbers, configurations %v, baseline flags %q\n",
+		seed, envBenchSeed, rounds, d, warmup, inv.oc, len(inv.pool), benchNames(configs), baseArgs)
 	// Build both binaries before the first run.
 	serverBinary(b)
 	baselineBinary(b)

@@ -34,15 +34,20 @@
 // processing the numbers one by one, in some order of the concurrent
 // batches; the commit is synchronous, as the server's default.
 //
-// What it leaves out, on purpose: it writes no history and keeps no
-// counters, logs nothing per request, has no rate limiter, no trace ids,
-// no cap on requests in flight and no retry of a dead connection. The
-// ocnumbers server does all of these; that is part of what the benchmark
-// compares.
+// What it leaves out, on purpose: by default it writes no history, and it
+// keeps no counters, logs nothing per request, has no rate limiter, no cap
+// on requests in flight and no retry of a dead connection. The ocnumbers
+// server does all of these; that is part of what the benchmark compares.
+// With -history the same statement also writes one event per moved number
+// into the store's history table (one multi-row INSERT from the moved rows:
+// the action, the old and new status, the change time and a trace id drawn
+// per request, as the ocnumbers server writes them), so that the
+// comparison can also be made on the work the history requires.
 //
 // Flags: -postgres DSN (required), -pg-schema NAME (the schema of the
-// numbers table; default: the DSN's search_path), -addr host:port (default
-// 127.0.0.1:8081; port 0 picks a free one), -pool N. Once it listens it
+// numbers and history tables; default: the DSN's search_path), -addr
+// host:port (default 127.0.0.1:8081; port 0 picks a free one), -pool N,
+// -history. Once it listens it
 // prints "baseline server on http://HOST:PORT" on stdout. SIGINT or SIGTERM
 // lets requests in flight finish, then it exits.
 package main
@@ -55,6 +60,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math/rand/v2"
 	"mime"
 	"net"
 	"net/http"
@@ -87,6 +93,7 @@ var statusNames = [...]string{"Active", "ReleaseRequested", "MarkedForRemoval", 
 
 // action is one of the two routes.
 type action struct {
+	event  string  // the history's action
 	name   string  // in failure details
 	from   []int16 // statuses it moves numbers from
 	fromTx string  // the same, in failure details
@@ -97,12 +104,12 @@ type action struct {
 
 var (
 	markForRemoval = action{
-		name: "mark for removal", from: []int16{active, releaseRequested}, fromTx: "Active or ReleaseRequested", to: markedForRemoval,
+		event: "markForRemoval", name: "mark for removal", from: []int16{active, releaseRequested}, fromTx: "Active or ReleaseRequested", to: markedForRemoval,
 		allOK:  "Numbers successfully marked for removal",
 		counts: "%d of %d numbers marked for removal; %d failed",
 	}
 	clearRemovalStatus = action{
-		name: "clear removal status", from: []int16{markedForRemoval}, fromTx: "MarkedForRemoval", to: active,
+		event: "clearRemovalStatus", name: "clear removal status", from: []int16{markedForRemoval}, fromTx: "MarkedForRemoval", to: active,
 		allOK:  "Removal status successfully cleared for all numbers",
 		counts: "Removal status cleared for %d of %d numbers; %d failed",
 	}
@@ -128,9 +135,29 @@ const batchSQL = `WITH locked AS (
 SELECT l.telephone_number, l.operator_connect, l.status, m.telephone_number IS NOT NULL
 FROM locked AS l LEFT JOIN moved AS m USING (telephone_number)`
 
+// historySQL is batchSQL writing the moved numbers' events too; %[2]s is
+// the history table, $4 the event's action and $5 the trace id.
+const historySQL = `WITH locked AS (
+    SELECT telephone_number, operator_connect, status FROM %[1]s
+    WHERE telephone_number = ANY($1::text[])
+    ORDER BY telephone_number
+    FOR NO KEY UPDATE
+), moved AS (
+    UPDATE %[1]s AS t SET status = $2, status_changed_at = now()
+    FROM locked AS l
+    WHERE t.telephone_number = l.telephone_number AND l.operator_connect AND l.status = ANY($3::smallint[])
+    RETURNING t.telephone_number, t.ms_tenant_id, l.status AS old, t.status_changed_at
+), ev AS (
+    INSERT INTO %[2]s (telephone_number, ms_tenant_id, action, from_status, to_status, at, trace_id)
+    SELECT telephone_number, ms_tenant_id, $4::text, old, $2, status_changed_at, $5::text FROM moved
+)
+SELECT l.telephone_number, l.operator_connect, l.status, m.telephone_number IS NOT NULL
+FROM locked AS l LEFT JOIN moved AS m USING (telephone_number)`
+
 type server struct {
-	pool *pgxpool.Pool
-	sql  string
+	pool    *pgxpool.Pool
+	sql     string
+	history bool
 }
 
 type failure struct {
@@ -166,7 +193,11 @@ func (s *server) handle(a action) http.HandlerFunc {
 			writeProblem(w, status, code, detail)
 			return
 		}
-		rows, err := s.pool.Query(r.Context(), s.sql, numbers, a.to, a.from)
+		args := []any{numbers, a.to, a.from}
+		if s.history {
+			args = append(args, a.event, fmt.Sprintf("%016x%016x", rand.Uint64(), rand.Uint64()))
+		}
+		rows, err := s.pool.Query(r.Context(), s.sql, args...)
 		if err != nil {
 			s.internal(w, err)
 			return
@@ -283,18 +314,19 @@ func main() {
 	schema := flag.String("pg-schema", "", "schema of the numbers table (default: the DSN's search_path)")
 	addr := flag.String("addr", "127.0.0.1:8081", "listen address (port 0 picks a free port)")
 	poolSize := flag.Int("pool", 10, "PostgreSQL connections at most (the ocnumbers server's default pool)")
+	history := flag.Bool("history", false, "also write an event per moved number into the history table, in the same statement")
 	flag.Parse()
 	if *dsn == "" || *poolSize < 1 || flag.NArg() > 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*dsn, *schema, *addr, int32(*poolSize)); err != nil {
+	if err := run(*dsn, *schema, *addr, int32(*poolSize), *history); err != nil {
 		fmt.Fprintln(os.Stderr, "baseline:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dsn, schema, addr string, poolSize int32) error {
+func run(dsn, schema, addr string, poolSize int32, history bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -311,11 +343,14 @@ func run(dsn, schema, addr string, poolSize int32) error {
 	if err := pool.Ping(ctx); err != nil {
 		return err
 	}
-	table := pgx.Identifier{"numbers"}
+	table, events := pgx.Identifier{"numbers"}, pgx.Identifier{"history"}
 	if schema != "" {
-		table = pgx.Identifier{schema, "numbers"}
+		table, events = pgx.Identifier{schema, "numbers"}, pgx.Identifier{schema, "history"}
 	}
-	s := &server{pool: pool, sql: fmt.Sprintf(batchSQL, table.Sanitize())}
+	s := &server{pool: pool, sql: fmt.Sprintf(batchSQL, table.Sanitize()), history: history}
+	if history {
+		s.sql = fmt.Sprintf(historySQL, table.Sanitize(), events.Sanitize())
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/v3/oc/numbers/action/mark-for-removal", s.handle(markForRemoval))
