@@ -40,21 +40,24 @@ var benchConfigs = []benchConfig{
 	{"two-b500", 8, 500, 500, 2},
 }
 
-// The two servers compared.
+// The servers compared: ocnumbers, the baseline, and the baseline writing
+// the history too (-history).
 const (
-	kindOCN  = "ocnumbers"
-	kindBase = "baseline"
+	kindOCN      = "ocnumbers"
+	kindBase     = "baseline"
+	kindBaseHist = "baseline-history"
 )
+
+var benchKinds = [...]string{kindOCN, kindBase, kindBaseHist}
 
 // The benchmark's environment variables.
 const (
 	envBenchDuration = "OCNUMBERS_LOADBENCH_DURATION" // measured time per run, default 10s
 	envBenchWarmup   = "OCNUMBERS_LOADBENCH_WARMUP"   // unmeasured load before it, default 1s
-	envBenchRounds   = "OCNUMBERS_LOADBENCH_ROUNDS"   // ocnumbers-then-baseline rounds, default 3
+	envBenchRounds   = "OCNUMBERS_LOADBENCH_ROUNDS"   // rounds of every server in turn, default 3
 	envBenchConfigs  = "OCNUMBERS_LOADBENCH_CONFIGS"  // comma-separated names, default all
 	envBenchSeed     = "OCNUMBERS_LOADBENCH_SEED"     // the load's seed, default from the clock
 	envBenchPool     = "OCNUMBERS_LOADBENCH_BASELINE_POOL"
-	envBenchHistory  = "OCNUMBERS_LOADBENCH_BASELINE_HISTORY" // 1: the baseline writes the history too (-history)
 )
 
 // BenchmarkLoadVsBaseline measures the real server on PostgreSQL beside
@@ -62,17 +65,19 @@ const (
 // reports; it asserts no figure. Per configuration (benchConfigs: 1, 8 and
 // 32 keep-alive clients with batches of 1-8 numbers, 8 clients with
 // batches of 500, each on one server process and on two sharing one
-// schema) it runs rounds of ocnumbers then baseline. Every run gets a fresh
+// schema) it runs rounds of ocnumbers, the baseline, then the baseline
+// writing the history too (-history). Every run gets a fresh
 // schema loaded through sqlstore with the same inventory (20,000 Operator
 // Connect numbers in 3 tenants, half Active, half MarkedForRemoval, plus
 // 200 numbers that are not Operator Connect; the load also asks for 200
 // numbers never stored), analysed, then fresh server processes on it. The
 // clients send mark-for-removal or clear-removal-status at random, so the
-// numbers cycle; the same seed drives both servers in a round. A run is a
+// numbers cycle; the same seed drives every server in a round. A run is a
 // warm-up, then the measured window.
 //
 // Reported per configuration: the median over the rounds of requests/s and
-// of p99 latency for each server, and the ratios ocnumbers/baseline. Each
+// of p99 latency for each server, and the ratios of ocnumbers to each
+// baseline. Each
 // run must see only 200 answers and legal stored statuses afterwards; that
 // is checked (an error), the figures are not.
 //
@@ -100,17 +105,10 @@ func BenchmarkLoadVsBaseline(b *testing.B) {
 	if v := os.Getenv(envBenchPool); v != "" {
 		baseArgs = append(baseArgs, "-pool", v)
 	}
-	switch v := os.Getenv(envBenchHistory); v {
-	case "", "0":
-	case "1":
-		baseArgs = append(baseArgs, "-history")
-	default:
-		b.Fatalf("%s=%q: want 0 or 1", envBenchHistory, v)
-	}
 	inv := newBenchInventory()
 	// A benchmark with sub-benchmarks prints no log of its own: stdout.
-	fmt.Printf("BenchmarkLoadVsBaseline: seed %d (%s), %d round(s) of %v after %v warm-up per run, %d Operator Connect numbers, pool of %d numbers, configurations %v, baseline flags %q\n",
-		seed, envBenchSeed, rounds, d, warmup, inv.oc, len(inv.pool), benchNames(configs), baseArgs)
+	fmt.Printf("BenchmarkLoadVsBaseline: seed %d (%s), %d round(s) of %v after %v warm-up per run, %d Operator Connect numbers, pool of %d numbers, configurations %v\n",
+		seed, envBenchSeed, rounds, d, warmup, inv.oc, len(inv.pool), benchNames(configs))
 	// Build both binaries before the first run.
 	serverBinary(b)
 	baselineBinary(b)
@@ -120,11 +118,11 @@ func BenchmarkLoadVsBaseline(b *testing.B) {
 		b.Run(cfg.name, func(b *testing.B) {
 			runs := map[string][]loadResult{}
 			for r := range rounds {
-				for _, kind := range []string{kindOCN, kindBase} {
+				for _, kind := range benchKinds {
 					res := benchRun(b, dsn, kind, cfg, inv, seed+uint64(r), warmup, d, baseArgs)
 					runs[kind] = append(runs[kind], res)
 					_, p99 := percentiles(res.latencies)
-					b.Logf("%s round %d %-9s %6d requests %8.0f req/s  p99 %-8v  %d of %d numbers moved  non-200 %v, errors %d",
+					b.Logf("%s round %d %-16s %6d requests %8.0f req/s  p99 %-8v  %d of %d numbers moved  non-200 %v, errors %d",
 						cfg.name, r+1, kind, res.requests, res.rate(), p99.Round(10*time.Microsecond),
 						res.successes, res.numbers, res.non200, res.errors)
 				}
@@ -138,8 +136,10 @@ func BenchmarkLoadVsBaseline(b *testing.B) {
 			b.ReportMetric(s.p99[0].Seconds()*1000, "ocn-p99-ms")
 			b.ReportMetric(s.p99[1].Seconds()*1000, "base-p99-ms")
 			b.ReportMetric(s.p99[0].Seconds()/s.p99[1].Seconds(), "ratio-p99")
+			b.ReportMetric(s.rate[0]/s.rate[2], "ratio-req/s-vs-history")
+			b.ReportMetric(s.p99[0].Seconds()/s.p99[2].Seconds(), "ratio-p99-vs-history")
 			b.ReportMetric(float64(s.bad[0]), "ocn-non200")
-			b.ReportMetric(float64(s.bad[1]), "base-non200")
+			b.ReportMetric(float64(s.bad[1]+s.bad[2]), "base-non200")
 		})
 	}
 	if len(summaries) > 0 {
@@ -167,7 +167,11 @@ func benchRun(b *testing.B, dsn, kind string, cfg benchConfig, inv *benchInvento
 			procs = append(procs, startServer(b, "-postgres", dsn, "-pg-schema", schema,
 				"-rate-limit", "1000000", "-log-level", "WARN"))
 		default:
-			procs = append(procs, startBaselineServer(b, append([]string{"-postgres", dsn, "-pg-schema", schema}, baseArgs...)...))
+			args := append([]string{"-postgres", dsn, "-pg-schema", schema}, baseArgs...)
+			if kind == kindBaseHist {
+				args = append(args, "-history")
+			}
+			procs = append(procs, startBaselineServer(b, args...))
 		}
 	}
 	urls := make([]string, len(procs))
@@ -297,18 +301,18 @@ func mapsEqual(a, b map[removal.NumberStatus]int) bool {
 	return true
 }
 
-// benchSummary holds a configuration's medians: index 0 ocnumbers, 1 the
-// baseline.
+// benchSummary holds a configuration's medians, by the index of the
+// server's kind in benchKinds.
 type benchSummary struct {
 	cfg  benchConfig
-	rate [2]float64
-	p99  [2]time.Duration
-	bad  [2]int // answers not 200, over every round
+	rate [len(benchKinds)]float64
+	p99  [len(benchKinds)]time.Duration
+	bad  [len(benchKinds)]int // answers not 200, over every round
 }
 
 func summarize(cfg benchConfig, runs map[string][]loadResult) benchSummary {
 	s := benchSummary{cfg: cfg}
-	for i, kind := range []string{kindOCN, kindBase} {
+	for i, kind := range benchKinds {
 		var rates []float64
 		var p99s []time.Duration
 		for _, r := range runs[kind] {
@@ -338,16 +342,18 @@ func median[T float64 | time.Duration](v []T) T {
 func benchTable(ss []benchSummary) string {
 	var sb strings.Builder
 	tw := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "config\tprocesses\tclients\tbatch\tocnumbers req/s\tbaseline req/s\tratio\tocnumbers p99\tbaseline p99\tp99 ratio\tnon-200 (ocn/base)\t")
+	fmt.Fprintln(tw, "config\tprocesses\tclients\tbatch\tocnumbers req/s\tbaseline req/s\tratio\tocnumbers p99\tbaseline p99\tp99 ratio\t"+
+		"history baseline req/s\tratio\thistory baseline p99\tp99 ratio\tnon-200 (ocn/base/hist)\t")
 	for _, s := range ss {
 		batch := fmt.Sprintf("%d-%d", s.cfg.minBatch, s.cfg.maxBatch)
 		if s.cfg.minBatch == s.cfg.maxBatch {
 			batch = strconv.Itoa(s.cfg.minBatch)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%.0f\t%.0f\t%.2f\t%v\t%v\t%.2f\t%d/%d\t\n",
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%.0f\t%.0f\t%.2f\t%v\t%v\t%.2f\t%.0f\t%.2f\t%v\t%.2f\t%d/%d/%d\t\n",
 			s.cfg.name, s.cfg.servers, s.cfg.clients, batch, s.rate[0], s.rate[1], s.rate[0]/s.rate[1],
 			s.p99[0].Round(10*time.Microsecond), s.p99[1].Round(10*time.Microsecond), s.p99[0].Seconds()/s.p99[1].Seconds(),
-			s.bad[0], s.bad[1])
+			s.rate[2], s.rate[0]/s.rate[2], s.p99[2].Round(10*time.Microsecond), s.p99[0].Seconds()/s.p99[2].Seconds(),
+			s.bad[0], s.bad[1], s.bad[2])
 	}
 	tw.Flush()
 	return sb.String()
