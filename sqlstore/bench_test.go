@@ -413,92 +413,64 @@ func BenchmarkMarkReady500(b *testing.B) {
 			// The compare-and-set by hand: a conditional UPDATE per number,
 			// and a read of the row when it misses, to classify it. It needs
 			// no tenant (it writes no history or counters), so it does not
-			// read the rows it moves.
+			// read the rows it moves. With history it then writes the moved
+			// numbers' events as the store does: one multi-row INSERT …
+			// SELECT that reads each moved row's tenant (the UPDATEs do not
+			// return it).
 			update := "UPDATE " + t + " SET status = 3, status_changed_at = ? WHERE telephone_number = ? AND status = 2 AND operator_connect"
 			miss := "SELECT operator_connect, status FROM " + t + " WHERE telephone_number = ?"
-			rawPreparedLoop := func(b *testing.B, batch []string) {
-				tx, err := db.Begin()
-				if err != nil {
-					b.Fatal(err)
-				}
-				stmt, err := tx.Prepare(update)
-				if err != nil {
-					b.Fatal(err)
-				}
-				read, err := tx.Prepare(miss)
-				if err != nil {
-					b.Fatal(err)
-				}
-				at := time.Now().UnixMicro()
-				for _, n := range batch {
-					res, err := stmt.Exec(at, n)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if k, _ := res.RowsAffected(); k == 0 {
-						var oc bool
-						var st int
-						if err := read.QueryRow(n).Scan(&oc, &st); err != nil && !errors.Is(err, sql.ErrNoRows) {
-							b.Fatal(err)
-						}
-					}
-				}
-				stmt.Close()
-				read.Close()
-				if err := tx.Commit(); err != nil {
-					b.Fatal(err)
-				}
-			}
-			// The same writing the moved numbers' events as the store does,
-			// after the loop: one multi-row INSERT … SELECT that reads each
-			// moved row's tenant (the loop's UPDATEs do not return it).
 			events := "INSERT INTO " + st.HistoryTableName() + " (telephone_number, ms_tenant_id, action, from_status, to_status, at)" +
 				" SELECT telephone_number, ms_tenant_id, 'readyForRemoval', 2, 3, ? FROM " + t + " WHERE telephone_number IN (?"
-			rawPreparedLoopHistory := func(b *testing.B, batch []string) {
-				tx, err := db.Begin()
-				if err != nil {
-					b.Fatal(err)
-				}
-				stmt, err := tx.Prepare(update)
-				if err != nil {
-					b.Fatal(err)
-				}
-				read, err := tx.Prepare(miss)
-				if err != nil {
-					b.Fatal(err)
-				}
-				at := time.Now().UnixMicro()
-				args := []any{at}
-				for _, n := range batch {
-					res, err := stmt.Exec(at, n)
+			preparedLoop := func(history bool) func(b *testing.B, batch []string) {
+				return func(b *testing.B, batch []string) {
+					tx, err := db.Begin()
 					if err != nil {
 						b.Fatal(err)
 					}
-					if k, _ := res.RowsAffected(); k == 1 {
-						args = append(args, n)
-					} else {
-						var oc bool
-						var st int
-						if err := read.QueryRow(n).Scan(&oc, &st); err != nil && !errors.Is(err, sql.ErrNoRows) {
+					stmt, err := tx.Prepare(update)
+					if err != nil {
+						b.Fatal(err)
+					}
+					read, err := tx.Prepare(miss)
+					if err != nil {
+						b.Fatal(err)
+					}
+					at := time.Now().UnixMicro()
+					moved := []any{at}
+					for _, n := range batch {
+						res, err := stmt.Exec(at, n)
+						if err != nil {
 							b.Fatal(err)
 						}
+						if k, _ := res.RowsAffected(); k == 1 {
+							if history {
+								moved = append(moved, n)
+							}
+						} else {
+							var oc bool
+							var st int
+							if err := read.QueryRow(n).Scan(&oc, &st); err != nil && !errors.Is(err, sql.ErrNoRows) {
+								b.Fatal(err)
+							}
+						}
 					}
-				}
-				stmt.Close()
-				read.Close()
-				if len(args) > 1 {
-					res, err := tx.Exec(events+strings.Repeat(",?", len(args)-2)+")", args...)
-					if err != nil {
+					stmt.Close()
+					read.Close()
+					if k := len(moved) - 1; k > 0 {
+						res, err := tx.Exec(events+strings.Repeat(",?", k-1)+")", moved...)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if n, _ := res.RowsAffected(); n != int64(k) {
+							b.Fatalf("%d events for %d moved numbers", n, k)
+						}
+					}
+					if err := tx.Commit(); err != nil {
 						b.Fatal(err)
 					}
-					if k, _ := res.RowsAffected(); k != int64(len(args)-1) {
-						b.Fatalf("%d events for %d moved numbers", k, len(args)-1)
-					}
-				}
-				if err := tx.Commit(); err != nil {
-					b.Fatal(err)
 				}
 			}
+			rawPreparedLoop, rawPreparedLoopHistory := preparedLoop(false), preparedLoop(true)
 			b.Run("StoreNoHistory", func(b *testing.B) { run(b, storeMove(true, false)) })
 			b.Run("StoreNoCounts", func(b *testing.B) { run(b, storeMove(false, true)) })
 			b.Run("RawINList", func(b *testing.B) { run(b, rawINList) })

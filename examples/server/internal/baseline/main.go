@@ -115,29 +115,25 @@ var (
 	}
 )
 
-// batchSQL is the one statement per batch; %s is the table. $1 the
+// batchSQL is the one statement per batch; %[1]s is the table. $1 the
 // numbers, $2 the new status, $3 the From statuses. The UPDATE reaches its
 // rows from the locked ones, one primary-key lookup each: that plan is the
 // same generic or custom (a second "= ANY($1)" on t makes PostgreSQL's
 // generic plan join the two lists in a nested loop, twice as slow for 500
 // numbers).
-const batchSQL = `WITH locked AS (
-    SELECT telephone_number, operator_connect, status FROM %[1]s
-    WHERE telephone_number = ANY($1::text[])
-    ORDER BY telephone_number
-    FOR NO KEY UPDATE
-), moved AS (
-    UPDATE %[1]s AS t SET status = $2, status_changed_at = now()
-    FROM locked AS l
-    WHERE t.telephone_number = l.telephone_number AND l.operator_connect AND l.status = ANY($3::smallint[])
-    RETURNING t.telephone_number
-)
-SELECT l.telephone_number, l.operator_connect, l.status, m.telephone_number IS NOT NULL
-FROM locked AS l LEFT JOIN moved AS m USING (telephone_number)`
+var batchSQL = batchStatement("", "")
 
 // historySQL is batchSQL writing the moved numbers' events too; %[2]s is
 // the history table, $4 the event's action and $5 the trace id.
-const historySQL = `WITH locked AS (
+var historySQL = batchStatement(", t.ms_tenant_id, l.status AS old, t.status_changed_at", `, ev AS (
+    INSERT INTO %[2]s (telephone_number, ms_tenant_id, action, from_status, to_status, at, trace_id)
+    SELECT telephone_number, ms_tenant_id, $4::text, old, $2, status_changed_at, $5::text FROM moved
+)`)
+
+// batchStatement returns the batch statement with more columns returned by
+// the UPDATE (moved) and more CTEs after it.
+func batchStatement(movedCols, more string) string {
+	return `WITH locked AS (
     SELECT telephone_number, operator_connect, status FROM %[1]s
     WHERE telephone_number = ANY($1::text[])
     ORDER BY telephone_number
@@ -146,13 +142,11 @@ const historySQL = `WITH locked AS (
     UPDATE %[1]s AS t SET status = $2, status_changed_at = now()
     FROM locked AS l
     WHERE t.telephone_number = l.telephone_number AND l.operator_connect AND l.status = ANY($3::smallint[])
-    RETURNING t.telephone_number, t.ms_tenant_id, l.status AS old, t.status_changed_at
-), ev AS (
-    INSERT INTO %[2]s (telephone_number, ms_tenant_id, action, from_status, to_status, at, trace_id)
-    SELECT telephone_number, ms_tenant_id, $4::text, old, $2, status_changed_at, $5::text FROM moved
-)
+    RETURNING t.telephone_number` + movedCols + `
+)` + more + `
 SELECT l.telephone_number, l.operator_connect, l.status, m.telephone_number IS NOT NULL
 FROM locked AS l LEFT JOIN moved AS m USING (telephone_number)`
+}
 
 type server struct {
 	pool    *pgxpool.Pool
