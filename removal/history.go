@@ -114,11 +114,7 @@ type EventPage struct {
 // stays readable. A telephoneNumber that is not strict E.164, or a bad page,
 // is a *ValidationError.
 func (s *Service) History(ctx context.Context, telephoneNumber string, q HistoryQuery) (EventPage, error) {
-	n, err := parseOne(telephoneNumber)
-	if err != nil {
-		return EventPage{}, err
-	}
-	page, size, err := pageArgs(q.PageNumber, q.PageSize)
+	n, page, size, err := checkHistory(telephoneNumber, q)
 	if err != nil {
 		return EventPage{}, err
 	}
@@ -138,6 +134,23 @@ func (s *Service) History(ctx context.Context, telephoneNumber string, q History
 		events = []Event{}
 	}
 	return EventPage{CurrentPage: page, PageSize: size, TotalPages: pages(total, size), TotalRecords: total, Data: events}, nil
+}
+
+// ValidateHistoryQuery reports every problem History finds in its
+// telephoneNumber and q, as a *ValidationError (nil when both are valid),
+// without reading the store.
+func ValidateHistoryQuery(telephoneNumber string, q HistoryQuery) error {
+	_, _, _, err := checkHistory(telephoneNumber, q)
+	return err
+}
+
+func checkHistory(telephoneNumber string, q HistoryQuery) (e164.Number, int, int, error) {
+	n, err := parseOne(telephoneNumber)
+	page, size, perr := pageArgs(q.PageNumber, q.PageSize)
+	if err != nil || perr != nil {
+		return "", 0, 0, &ValidationError{Problems: appendProblems(appendProblems(nil, err), perr)}
+	}
+	return n, page, size, nil
 }
 
 // PruneHistory deletes the history events older than before (At < before),

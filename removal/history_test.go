@@ -26,11 +26,14 @@ func TestHistoryValidation(t *testing.T) {
 		{"PageNumber", "+14255550000", removal.HistoryQuery{PageNumber: -1}, []problem{{"pageNumber", "-1", q, -1}}},
 		{"PageSize", "+14255550000", removal.HistoryQuery{PageSize: removal.MaxPageSize + 1}, []problem{{"pageSize", "1001", q, -1}}},
 		{"Both", "+14255550000", removal.HistoryQuery{PageNumber: -1, PageSize: -1}, []problem{{"pageNumber", "-1", q, -1}, {"pageSize", "-1", q, -1}}},
+		{"NumberAndPageSize", "abc", removal.HistoryQuery{PageSize: -1}, []problem{
+			{"telephoneNumber", "abc", removal.CodeInvalidTelephoneNumber, -1}, {"pageSize", "-1", q, -1}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, svc := newCounting(t, 1, removal.Active)
 			page, err := svc.History(t.Context(), tc.number, tc.q)
 			wantProblems(t, err, tc.want...)
+			wantProblems(t, removal.ValidateHistoryQuery(tc.number, tc.q), tc.want...)
 			if d := cmp.Diff(removal.EventPage{}, page); d != "" {
 				t.Errorf("page not zero (-want +got):\n%s", d)
 			}

@@ -111,34 +111,9 @@ func (p NumberPage) MarshalJSON() ([]byte, error) {
 // empty. A bad query is a *ValidationError (InvalidTenantId for the tenant,
 // InvalidQueryParameter for the rest).
 func (s *Service) List(ctx context.Context, q ListQuery) (NumberPage, error) {
-	var problems []Problem
-	tenant := ""
-	if q.MSTenantID != "" {
-		t, err := ParseTenantID(q.MSTenantID)
-		problems = appendProblems(problems, err)
-		tenant = t
-	}
-	for _, st := range q.Statuses {
-		if !st.Valid() {
-			problems = append(problems, queryProblem("acquiredNumberStatus", strconv.Itoa(int(st)),
-				"acquiredNumberStatus "+strconv.Itoa(int(st))+" is not one of the four statuses"))
-		}
-	}
-	page, size, err := pageArgs(q.PageNumber, q.PageSize)
-	problems = appendProblems(problems, err)
-	var after e164.Number
-	if q.After != "" {
-		n, err := e164.Parse(q.After)
-		if err != nil {
-			problems = append(problems, queryProblem("after", q.After, quote(q.After)+" is not a valid E.164 number: "+reasonOf(err)))
-		}
-		after = n
-		if q.PageNumber > 1 {
-			problems = append(problems, queryProblem("pageNumber", strconv.Itoa(q.PageNumber), "pageNumber must be absent or 1 when after is given"))
-		}
-	}
-	if problems != nil {
-		return NumberPage{}, &ValidationError{Problems: problems}
+	tenant, after, page, size, err := checkList(q)
+	if err != nil {
+		return NumberPage{}, err
 	}
 	statuses := uniqueStatuses(q.Statuses)
 	counts, err := s.st.CountByStatus(ctx, tenant, statuses)
@@ -178,6 +153,46 @@ func (s *Service) List(ctx context.Context, q ListQuery) (NumberPage, error) {
 		out.Data = data
 	}
 	return out, nil
+}
+
+// ValidateListQuery reports every problem List finds in q, as a
+// *ValidationError (nil when q is valid), without reading the store.
+func ValidateListQuery(q ListQuery) error {
+	_, _, _, _, err := checkList(q)
+	return err
+}
+
+// checkList validates q, listing every problem, and returns its canonical
+// tenant, parsed After, page and page size.
+func checkList(q ListQuery) (tenant string, after e164.Number, page, size int, err error) {
+	var problems []Problem
+	if q.MSTenantID != "" {
+		t, err := ParseTenantID(q.MSTenantID)
+		problems = appendProblems(problems, err)
+		tenant = t
+	}
+	for _, st := range q.Statuses {
+		if !st.Valid() {
+			problems = append(problems, queryProblem("acquiredNumberStatus", strconv.Itoa(int(st)),
+				"acquiredNumberStatus "+strconv.Itoa(int(st))+" is not one of the four statuses"))
+		}
+	}
+	page, size, err = pageArgs(q.PageNumber, q.PageSize)
+	problems = appendProblems(problems, err)
+	if q.After != "" {
+		n, err := e164.Parse(q.After)
+		if err != nil {
+			problems = append(problems, queryProblem("after", q.After, quote(q.After)+" is not a valid E.164 number: "+reasonOf(err)))
+		}
+		after = n
+		if q.PageNumber > 1 {
+			problems = append(problems, queryProblem("pageNumber", strconv.Itoa(q.PageNumber), "pageNumber must be absent or 1 when after is given"))
+		}
+	}
+	if problems != nil {
+		return "", "", 0, 0, &ValidationError{Problems: problems}
+	}
+	return tenant, after, page, size, nil
 }
 
 // appendProblems adds the problems of a *ValidationError err to problems.

@@ -143,6 +143,7 @@ func TestListValidation(t *testing.T) {
 			st, svc := newCounting(t, 3, removal.Active)
 			page, err := svc.List(t.Context(), tc.q)
 			wantProblems(t, err, tc.want...)
+			wantProblems(t, removal.ValidateListQuery(tc.q), tc.want...)
 			if d := cmp.Diff(removal.NumberPage{}, page); d != "" {
 				t.Errorf("page not zero (-want +got):\n%s", d)
 			}

@@ -43,27 +43,9 @@ type PurgeResult struct {
 // When ctx is done midway, the result holds the numbers deleted so far,
 // with ctx's error.
 func (s *Service) Purge(ctx context.Context, req PurgeRequest) (PurgeResult, error) {
-	limit := req.Limit
-	if limit == 0 {
-		limit = MaxPurgeLimit
-	}
-	var problems []Problem
-	if req.OlderThan < 0 {
-		problems = append(problems, Problem{Field: "olderThan", Index: -1, Value: req.OlderThan.String(), Code: CodeInvalidRequestBody,
-			Message: "olderThan is " + req.OlderThan.String() + "; it must not be negative"})
-	}
-	if limit < 1 || limit > MaxPurgeLimit {
-		problems = append(problems, Problem{Field: "limit", Index: -1, Value: strconv.Itoa(req.Limit), Code: CodeInvalidRequestBody,
-			Message: "limit is " + strconv.Itoa(req.Limit) + "; it must be from 1 to " + strconv.Itoa(MaxPurgeLimit)})
-	}
-	tenant := ""
-	if req.MSTenantID != "" {
-		t, err := ParseTenantID(req.MSTenantID)
-		problems = appendProblems(problems, err)
-		tenant = t
-	}
-	if problems != nil {
-		return PurgeResult{}, &ValidationError{Problems: problems}
+	tenant, limit, err := checkPurge(req)
+	if err != nil {
+		return PurgeResult{}, err
 	}
 	if err := ctx.Err(); err != nil {
 		return PurgeResult{}, err
@@ -105,4 +87,38 @@ func (s *Service) Purge(ctx context.Context, req PurgeRequest) (PurgeResult, err
 		err = fmt.Errorf("%w: %d outcomes for %d numbers and no error", ErrStoreContract, len(outcomes), len(numbers))
 	}
 	return res, err
+}
+
+// ValidatePurge reports every problem Purge finds in req, as a
+// *ValidationError (nil when req is valid), without reading the store.
+func ValidatePurge(req PurgeRequest) error {
+	_, _, err := checkPurge(req)
+	return err
+}
+
+// checkPurge validates req and returns its canonical tenant and limit.
+func checkPurge(req PurgeRequest) (string, int, error) {
+	limit := req.Limit
+	if limit == 0 {
+		limit = MaxPurgeLimit
+	}
+	var problems []Problem
+	if req.OlderThan < 0 {
+		problems = append(problems, Problem{Field: "olderThan", Index: -1, Value: req.OlderThan.String(), Code: CodeInvalidRequestBody,
+			Message: "olderThan is " + req.OlderThan.String() + "; it must not be negative"})
+	}
+	if limit < 1 || limit > MaxPurgeLimit {
+		problems = append(problems, Problem{Field: "limit", Index: -1, Value: strconv.Itoa(req.Limit), Code: CodeInvalidRequestBody,
+			Message: "limit is " + strconv.Itoa(req.Limit) + "; it must be from 1 to " + strconv.Itoa(MaxPurgeLimit)})
+	}
+	tenant := ""
+	if req.MSTenantID != "" {
+		t, err := ParseTenantID(req.MSTenantID)
+		problems = appendProblems(problems, err)
+		tenant = t
+	}
+	if problems != nil {
+		return "", 0, &ValidationError{Problems: problems}
+	}
+	return tenant, limit, nil
 }

@@ -36,6 +36,7 @@ func TestPurgeValidation(t *testing.T) {
 				req.Confirm = confirm
 				res, err := svc.Purge(t.Context(), req)
 				wantProblems(t, err, tc.want...)
+				wantProblems(t, removal.ValidatePurge(req), tc.want...)
 				if d := cmp.Diff(removal.PurgeResult{}, res); d != "" {
 					t.Errorf("result not zero (-want +got):\n%s", d)
 				}

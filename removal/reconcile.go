@@ -203,24 +203,31 @@ func sortSkipped(l *SkippedList) {
 	slices.Sort(l.TelephoneNumbers)
 }
 
+// ValidateReconcile reports every problem Reconcile finds in req, as a
+// *ValidationError (nil when req is valid), without reading the store.
+func ValidateReconcile(req ReconcileRequest) error {
+	_, _, _, err := validateReconcile(req)
+	return err
+}
+
 // validateReconcile checks the whole request and returns the canonical
 // tenant, the acquired list as sorted distinct keys, and the guard's
 // threshold.
 func validateReconcile(req ReconcileRequest) (string, []uint64, int, error) {
 	var problems []Problem
+	tenant := ""
 	if req.MSTenantID == "" {
 		problems = append(problems, Problem{Field: "msTenantId", Index: -1, Code: CodeNullRequestBody,
 			Message: "the request must name the tenant in msTenantId"})
+	} else {
+		t, err := ParseTenantID(req.MSTenantID)
+		problems = appendProblems(problems, err)
+		tenant = t
 	}
 	if req.TelephoneNumbers == nil {
 		problems = append(problems, Problem{Field: "telephoneNumbers", Index: -1, Code: CodeNullRequestBody,
 			Message: "the request must contain the acquired list in a telephoneNumbers array, not null"})
 	}
-	if problems != nil {
-		return "", nil, 0, &ValidationError{Problems: problems}
-	}
-	tenant, err := ParseTenantID(req.MSTenantID)
-	problems = appendProblems(problems, err)
 	pct := DefaultMaxMarkPercent
 	if req.MaxMarkPercent != nil {
 		pct = *req.MaxMarkPercent

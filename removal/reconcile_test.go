@@ -35,7 +35,11 @@ func TestReconcileValidation(t *testing.T) {
 		{"NullTenant", removal.ReconcileRequest{TelephoneNumbers: []string{}}, []problem{{"msTenantId", "", removal.CodeNullRequestBody, -1}}},
 		{"NullList", removal.ReconcileRequest{MSTenantID: tenantX}, []problem{{"telephoneNumbers", "", removal.CodeNullRequestBody, -1}}},
 		{"NullBoth", removal.ReconcileRequest{}, []problem{{"msTenantId", "", removal.CodeNullRequestBody, -1}, {"telephoneNumbers", "", removal.CodeNullRequestBody, -1}}},
-		{"NullListBadTenant", removal.ReconcileRequest{MSTenantID: "x"}, []problem{{"telephoneNumbers", "", removal.CodeNullRequestBody, -1}}},
+		{"NullListBadTenant", removal.ReconcileRequest{MSTenantID: "x"}, []problem{
+			{"msTenantId", "x", removal.CodeInvalidTenantID, -1}, {"telephoneNumbers", "", removal.CodeNullRequestBody, -1}}},
+		{"NoTenantBadNumber", removal.ReconcileRequest{TelephoneNumbers: []string{"+1"}, MaxMarkPercent: pct(101)}, []problem{
+			{"msTenantId", "", removal.CodeNullRequestBody, -1}, {"maxMarkPercent", "101", removal.CodeInvalidRequestBody, -1},
+			{"telephoneNumbers[0]", "+1", removal.CodeInvalidTelephoneNumber, 0}}},
 		{"BadTenant", removal.ReconcileRequest{MSTenantID: "{" + tenantX, TelephoneNumbers: []string{}}, []problem{{"msTenantId", "{" + tenantX, removal.CodeInvalidTenantID, -1}}},
 		{"BadTenantAndNumber", removal.ReconcileRequest{MSTenantID: "{" + tenantX, TelephoneNumbers: []string{"+1"}}, []problem{
 			{"msTenantId", "{" + tenantX, removal.CodeInvalidTenantID, -1}, {"telephoneNumbers[0]", "+1", removal.CodeInvalidTelephoneNumber, 0}}},
@@ -54,6 +58,7 @@ func TestReconcileValidation(t *testing.T) {
 			st, svc := newCounting(t, 3, removal.Active)
 			rep, err := svc.Reconcile(t.Context(), tc.req)
 			wantProblems(t, err, tc.want...)
+			wantProblems(t, removal.ValidateReconcile(tc.req), tc.want...)
 			if d := cmp.Diff(removal.ReconcileReport{}, rep); d != "" {
 				t.Errorf("report not zero (-want +got):\n%s", d)
 			}

@@ -117,12 +117,11 @@ func TestDecodingStopsAt501(t *testing.T) {
 var cutRE = regexp.MustCompile(`\.\.\. \(600\d\d bytes\)`)
 
 // TestEchoedValuesAreCut: a value the client sent is repeated in answers and
-// logs cut to 64 bytes, with its full length stated; instance, a URI
-// reference, is cut to 256 bytes and ends in "...".
+// logs cut to 64 bytes, with its full length stated; instance too.
 func TestEchoedValuesAreCut(t *testing.T) {
 	long := "/" + strings.Repeat("a", 59_999) // 60,000 bytes
 	cut := `"/` + strings.Repeat("a", 63) + `"... (60000 bytes)`
-	instance := "/" + strings.Repeat("a", 255) + "..."
+	instance := "/" + strings.Repeat("a", 63) + "... (60000 bytes)"
 	t.Run("Path", func(t *testing.T) {
 		f := newFixture(t)
 		rec := f.do(t, http.MethodGet, long, "", "")
@@ -143,9 +142,9 @@ func TestEchoedValuesAreCut(t *testing.T) {
 	})
 	t.Run("InstanceKeepsEscapes", func(t *testing.T) {
 		f := newFixture(t)
-		p := "/" + strings.Repeat("b", 253) + "%C3%A9" + strings.Repeat("c", 100)
+		p := "/" + strings.Repeat("b", 61) + "%C3%A9" + strings.Repeat("c", 100)
 		rec := f.do(t, http.MethodGet, p, "", "")
-		if got := problem(t, rec).Instance; got != "/"+strings.Repeat("b", 253)+"..." {
+		if got := problem(t, rec).Instance; got != "/"+strings.Repeat("b", 61)+"... (168 bytes)" {
 			t.Errorf("instance %q: want the path cut before the %%-escape it would split", got)
 		}
 	})

@@ -55,7 +55,16 @@
 //
 // When a request has several validation problems, errorCode is the first
 // one's, detail says how many there are and quotes the first, and errors
-// lists them all.
+// lists them all: those of the query or body as read (a value that is not
+// an integer, a parameter given twice) and those of the domain's rules on
+// the values that could be read (a bad tenant, a bad number), in the order
+// of the route's fields (the list route: msTenantId, acquiredNumberStatus,
+// pageNumber, pageSize, after; history: the number, pageNumber, pageSize;
+// reconcile: msTenantId, telephoneNumbers, maxMarkPercent; purge:
+// olderThanDays, limit, msTenantId). A body that is not a JSON object of
+// the route's member types is one problem (InvalidRequestBody), without
+// errors; an empty or null body has the problems of an empty object
+// (NullRequestBody for each required member).
 //
 // # Order of checks (POST)
 //
@@ -83,10 +92,13 @@
 //   - Echoed values: a value from the request that an answer or a log line
 //     repeats (path, method, header, tenant ID, number) is cut to its first
 //     64 bytes with its full length stated: "+1425..."... (60000 bytes).
-//   - instance is a URI reference and stays one: the escaped path, whole up
-//     to 256 bytes (more than any route under a reasonable base path), else
-//     its first 256 bytes, never splitting a %XX escape, then "...". The
-//     access log's path is cut like the other echoed values.
+//   - instance, the escaped path, is cut the same way: whole up to 64 bytes
+//     (every route's path fits, under a base path of up to 18 bytes), else its
+//     first 64 bytes, never splitting a %XX escape, then its full length,
+//     as "/api/v3/oc/aaaa"... (60000 bytes) without the quotes. A cut
+//     instance is therefore no longer a URI reference: the bound on what
+//     an answer repeats comes first. The access log's path is cut like the
+//     other echoed values.
 //
 // # Connections
 //

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,9 +29,10 @@ const MaxPurgeOlderThanDays = 36500
 type queryParams map[string]string
 
 // parseQuery reads the parameters names from raw. A known parameter given
-// more than once, or not decodable, is a *removal.ValidationError:
-// InvalidTenantId for msTenantId, InvalidQueryParameter for the others.
-func parseQuery(raw string, names ...string) (queryParams, error) {
+// more than once, or not decodable, is a problem (InvalidTenantId for
+// msTenantId, InvalidQueryParameter for the others) and is left out of the
+// parameters returned.
+func parseQuery(raw string, names ...string) (queryParams, []removal.Problem) {
 	got := queryParams{}
 	seen := map[string]int{}
 	var problems []removal.Problem
@@ -64,13 +66,11 @@ func parseQuery(raw string, names ...string) (queryParams, error) {
 	}
 	for _, n := range names {
 		if c := seen[n]; c > 1 {
+			delete(got, n)
 			problems = append(problems, paramProblem(n, "", n+" is given "+strconv.Itoa(c)+" times; give it at most once"))
 		}
 	}
-	if problems != nil {
-		return nil, &removal.ValidationError{Problems: problems}
-	}
-	return got, nil
+	return got, problems
 }
 
 func paramProblem(name, value, msg string) removal.Problem {
@@ -117,14 +117,13 @@ func (q queryParams) pageParams(page, size *int) []removal.Problem {
 	return problems
 }
 
+// The list route's parameters, in the order its problems are listed.
+var listParams = []string{"msTenantId", "acquiredNumberStatus", "pageNumber", "pageSize", "after"}
+
 func (h *Handler) serveList(ex *exchange, r *http.Request) {
-	q, err := parseQuery(r.URL.RawQuery, "msTenantId", "acquiredNumberStatus", "pageNumber", "pageSize", "after")
-	if err != nil {
-		h.fail(ex, r, err, 0)
-		return
-	}
+	q, problems := parseQuery(r.URL.RawQuery, listParams...)
 	lq := removal.ListQuery{MSTenantID: q["msTenantId"], After: q["after"]}
-	problems := q.pageParams(&lq.PageNumber, &lq.PageSize)
+	problems = append(problems, q.pageParams(&lq.PageNumber, &lq.PageSize)...)
 	if v := q["acquiredNumberStatus"]; v != "" {
 		for _, item := range strings.Split(v, ",") {
 			st, err := removal.ParseStatus(strings.Trim(item, " \t"))
@@ -140,7 +139,7 @@ func (h *Handler) serveList(ex *exchange, r *http.Request) {
 		lq.PageNumber = 1 // "pageNumber=" is absent
 	}
 	if problems != nil {
-		h.fail(ex, r, &removal.ValidationError{Problems: problems}, 0)
+		h.failAll(ex, r, problems, removal.ValidateListQuery(lq), listParams...)
 		return
 	}
 	page, err := h.svc.List(ex.ctx, lq)
@@ -161,17 +160,14 @@ func (h *Handler) serveNumber(ex *exchange, r *http.Request) {
 }
 
 func (h *Handler) serveHistory(ex *exchange, r *http.Request) {
-	q, err := parseQuery(r.URL.RawQuery, "pageNumber", "pageSize")
-	if err != nil {
-		h.fail(ex, r, err, 0)
-		return
-	}
+	q, problems := parseQuery(r.URL.RawQuery, "pageNumber", "pageSize")
 	var hq removal.HistoryQuery
-	if problems := q.pageParams(&hq.PageNumber, &hq.PageSize); problems != nil {
-		h.fail(ex, r, &removal.ValidationError{Problems: problems}, 0)
+	n := r.PathValue("telephoneNumber")
+	if problems = append(problems, q.pageParams(&hq.PageNumber, &hq.PageSize)...); problems != nil {
+		h.failAll(ex, r, problems, removal.ValidateHistoryQuery(n, hq), "telephoneNumber", "pageNumber", "pageSize")
 		return
 	}
-	page, err := h.svc.History(ex.ctx, r.PathValue("telephoneNumber"), hq)
+	page, err := h.svc.History(ex.ctx, n, hq)
 	if err != nil {
 		h.fail(ex, r, err, 0)
 		return
@@ -312,6 +308,15 @@ func typeOf(err error) string {
 	return "it is not valid."
 }
 
+// appendProblems adds the problems of a *removal.ValidationError err.
+func appendProblems(problems []removal.Problem, err error) []removal.Problem {
+	var ve *removal.ValidationError
+	if errors.As(err, &ve) {
+		problems = append(problems, ve.Problems...)
+	}
+	return problems
+}
+
 // intMember reads a JSON number member that must be an integer in [lo, hi].
 func intMember(name string, v json.Number, lo, hi int) (int, error) {
 	n, err := strconv.Atoi(string(v))
@@ -323,17 +328,45 @@ func intMember(name string, v json.Number, lo, hi int) (int, error) {
 	return n, nil
 }
 
-// failBody answers a request body decodeObject refused.
-func (h *Handler) failBody(ex *exchange, r *http.Request, err error, limit int64, nullDetail string) {
+// failBody answers a request body decodeObject refused; an empty or null
+// body gets the problems of a request with no members, as validate (the
+// route's own rules, on that request) reports them.
+func (h *Handler) failBody(ex *exchange, r *http.Request, err error, limit int64, validate func() error) {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
 		writeProblem(ex, newProblem(ex, CodeRequestTooLarge, "The request body is larger than "+strconv.FormatInt(limit, 10)+" bytes."))
 	case errors.Is(err, errNullBody):
-		writeProblem(ex, newProblem(ex, removal.CodeNullRequestBody, nullDetail))
+		h.fail(ex, r, validate(), 0)
 	default:
 		writeProblem(ex, newProblem(ex, CodeInvalidRequestBody, err.Error()))
 	}
+}
+
+// failAll answers 400 with every problem of a request: the handler's own
+// (values it could not read or that break a rule of the wire) and those
+// validate reports on the values it could read, except on fields the
+// handler already reported, ordered by fields (a field's elements, such as
+// telephoneNumbers[3], with the field), then as found.
+func (h *Handler) failAll(ex *exchange, r *http.Request, own []removal.Problem, validate error, fields ...string) {
+	problems := slices.Clone(own)
+	var ve *removal.ValidationError
+	if errors.As(validate, &ve) {
+		for _, p := range ve.Problems {
+			if !slices.ContainsFunc(own, func(o removal.Problem) bool { return o.Field == p.Field }) {
+				problems = append(problems, p)
+			}
+		}
+	}
+	rank := func(p removal.Problem) int {
+		base, _, _ := strings.Cut(p.Field, "[")
+		if i := slices.Index(fields, base); i >= 0 {
+			return i
+		}
+		return len(fields)
+	}
+	slices.SortStableFunc(problems, func(a, b removal.Problem) int { return rank(a) - rank(b) })
+	h.fail(ex, r, &removal.ValidationError{Problems: problems}, 0)
 }
 
 func (h *Handler) serveReconcile(ex *exchange, r *http.Request) {
@@ -353,15 +386,14 @@ func (h *Handler) serveReconcile(ex *exchange, r *http.Request) {
 		&member{name: "dryRun", into: &req.DryRun},
 		&member{name: "clearReappeared", into: &req.ClearReappeared},
 		&member{name: "force", into: &req.Force})
-	const null = "The request must name the tenant in msTenantId and give the acquired list in telephoneNumbers."
 	if err != nil {
-		h.failBody(ex, r, err, MaxReconcileBodyBytes, null)
+		h.failBody(ex, r, err, MaxReconcileBodyBytes, func() error { return removal.ValidateReconcile(removal.ReconcileRequest{}) })
 		return
 	}
+	var problems []removal.Problem
 	if tenant.set && req.MSTenantID == "" {
 		_, err := removal.ParseTenantID("") // present but empty: a bad tenant, not a missing one
-		h.fail(ex, r, err, 0)
-		return
+		problems = appendProblems(problems, err)
 	}
 	if !numbers.set {
 		req.TelephoneNumbers = nil // null: validation names it
@@ -369,10 +401,14 @@ func (h *Handler) serveReconcile(ex *exchange, r *http.Request) {
 	if pct.set {
 		n, err := intMember("maxMarkPercent", percent, 0, 100)
 		if err != nil {
-			h.fail(ex, r, err, 0)
-			return
+			problems = appendProblems(problems, err)
+		} else {
+			req.MaxMarkPercent = &n
 		}
-		req.MaxMarkPercent = &n
+	}
+	if problems != nil {
+		h.failAll(ex, r, problems, removal.ValidateReconcile(req), "msTenantId", "telephoneNumbers", "maxMarkPercent")
+		return
 	}
 	rep, err := h.svc.Reconcile(h.audit(ex, r), req)
 	var ge *removal.GuardError
@@ -416,26 +452,29 @@ func (h *Handler) servePurge(ex *exchange, r *http.Request) {
 	d := &member{name: "olderThanDays", into: &days}
 	l := &member{name: "limit", into: &limit}
 	err := decodeObject(body, d, l, &member{name: "msTenantId", into: &tenantID}, &member{name: "dryRun", into: &dryRun})
-	const null = "The request must give olderThanDays, the days a number must have been ReadyForRemoval to be purged."
+	missing := removal.Problem{Field: "olderThanDays", Index: -1, Code: removal.CodeNullRequestBody,
+		Message: "the request must give olderThanDays, the days a number must have been ReadyForRemoval to be purged"}
 	if err != nil {
-		h.failBody(ex, r, err, h.cfg.maxBody, null)
+		h.failBody(ex, r, err, h.cfg.maxBody, func() error { return &removal.ValidationError{Problems: []removal.Problem{missing}} })
 		return
 	}
+	var problems []removal.Problem
+	req := removal.PurgeRequest{MSTenantID: tenantID, Confirm: !dryRun}
 	if !d.set {
-		writeProblem(ex, newProblem(ex, removal.CodeNullRequestBody, null))
-		return
+		problems = append(problems, missing)
+	} else if n, err := intMember("olderThanDays", days, 0, MaxPurgeOlderThanDays); err != nil {
+		problems = appendProblems(problems, err)
+	} else {
+		req.OlderThan = time.Duration(n) * 24 * time.Hour
 	}
-	n, err := intMember("olderThanDays", days, 0, MaxPurgeOlderThanDays)
-	if err != nil {
-		h.fail(ex, r, err, 0)
-		return
-	}
-	req := removal.PurgeRequest{OlderThan: time.Duration(n) * 24 * time.Hour, MSTenantID: tenantID, Confirm: !dryRun}
 	if l.set {
 		if req.Limit, err = intMember("limit", limit, 1, removal.MaxPurgeLimit); err != nil {
-			h.fail(ex, r, err, 0)
-			return
+			problems = appendProblems(problems, err)
 		}
+	}
+	if problems != nil {
+		h.failAll(ex, r, problems, removal.ValidatePurge(req), "olderThanDays", "limit", "msTenantId")
+		return
 	}
 	res, err := h.svc.Purge(h.audit(ex, r), req)
 	ex.processed, ex.success = res.PurgedCount, res.PurgedCount

@@ -146,6 +146,13 @@ func TestListRouteBadQueries(t *testing.T) {
 		{"BadEscape", "?after=%ZZ", "InvalidQueryParameter", []string{"after"}},
 		{"TenantTwice", "?msTenantId=&msTenantId=", "InvalidTenantId", []string{"msTenantId"}},
 		{"TenantBad", "?msTenantId=abc", "InvalidTenantId", []string{"msTenantId"}},
+		// Every problem is listed, whichever layer finds it.
+		{"TenantAndPageSize", "?msTenantId=bad&pageSize=0", "InvalidTenantId", []string{"msTenantId", "pageSize"}},
+		{"AfterAndPageSize", "?after=abc&pageSize=0", "InvalidQueryParameter", []string{"after", "pageSize"}},
+		{"AfterAndStatus", "?after=abc&acquiredNumberStatus=Bogus", "InvalidQueryParameter", []string{"acquiredNumberStatus", "after"}},
+		{"TenantAndRepeat", "?msTenantId=bad&pageSize=1&pageSize=2", "InvalidTenantId", []string{"msTenantId", "pageSize"}},
+		{"TenantTwiceAndAfter", "?after=x&msTenantId=a&msTenantId=b", "InvalidTenantId", []string{"after", "msTenantId"}},
+		{"BadEscapeAndTenant", "?after=%ZZ&msTenantId=bad", "InvalidTenantId", []string{"after", "msTenantId"}},
 	}
 	f := newFixture(t)
 	for _, tt := range tests {
@@ -251,6 +258,12 @@ func TestHistoryRoute(t *testing.T) {
 			t.Errorf("GET %s: %+v, want %s", path, p, code)
 		}
 	}
+	// Every problem is listed: the number's and the page's.
+	p := problem(t, f.do(t, http.MethodGet, "/api/v3/oc/numbers/abc/history?pageSize=0&pageNumber=1&pageNumber=2", "", ""))
+	if p.ErrorCode != removal.CodeInvalidTelephoneNumber || len(p.Errors) != 3 ||
+		p.Errors["telephoneNumber"] == nil || p.Errors["pageSize"] == nil || p.Errors["pageNumber"] == nil {
+		t.Errorf("bad number and page: %+v", p)
+	}
 	// A stored number without events has an empty history, not a 404.
 	if _, err := f.st.PruneHistory(t.Context(), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
@@ -335,33 +348,44 @@ func TestReconcileRoute(t *testing.T) {
 	t.Run("BadRequests", func(t *testing.T) {
 		f := reconcileFixture(t)
 		before := f.snapshot(t)
+		const both = "msTenantId telephoneNumbers"
 		tests := []struct {
 			name, body, code string
+			fields           string // the members of errors, sorted; "" for none (a body that is not a valid object)
 		}{
-			{"Empty", "", removal.CodeNullRequestBody},
-			{"Null", "null", removal.CodeNullRequestBody},
-			{"EmptyObject", "{}", removal.CodeNullRequestBody},
-			{"NoNumbers", `{"msTenantId":"` + tenantC + `"}`, removal.CodeNullRequestBody},
-			{"NullNumbers", `{"msTenantId":"` + tenantC + `","telephoneNumbers":null}`, removal.CodeNullRequestBody},
-			{"NoTenant", `{"telephoneNumbers":[]}`, removal.CodeNullRequestBody},
-			{"EmptyTenant", `{"msTenantId":"","telephoneNumbers":[]}`, removal.CodeInvalidTenantID},
-			{"BadTenant", `{"msTenantId":"abc","telephoneNumbers":[]}`, removal.CodeInvalidTenantID},
-			{"BadNumber", `{"msTenantId":"` + tenantC + `","telephoneNumbers":["+14255551212","1"]}`, removal.CodeInvalidTelephoneNumber},
-			{"PercentOver", `{"msTenantId":"` + tenantC + `","telephoneNumbers":[],"maxMarkPercent":101}`, removal.CodeInvalidRequestBody},
-			{"PercentNegative", `{"msTenantId":"` + tenantC + `","telephoneNumbers":[],"maxMarkPercent":-1}`, removal.CodeInvalidRequestBody},
-			{"PercentFraction", `{"msTenantId":"` + tenantC + `","telephoneNumbers":[],"maxMarkPercent":1.5}`, removal.CodeInvalidRequestBody},
-			{"PercentString", `{"msTenantId":"` + tenantC + `","telephoneNumbers":[],"maxMarkPercent":"10"}`, removal.CodeInvalidRequestBody},
-			{"DryRunString", `{"msTenantId":"` + tenantC + `","telephoneNumbers":[],"dryRun":"yes"}`, removal.CodeInvalidRequestBody},
-			{"NumbersTwice", `{"msTenantId":"` + tenantC + `","telephoneNumbers":[],"TelephoneNumbers":[]}`, removal.CodeInvalidRequestBody},
-			{"LookAlikeKey", `{"msTenantId":"` + tenantC + `","telephoneNumber\u017f":[]}`, removal.CodeNullRequestBody},
-			{"Trailing", `{"msTenantId":"` + tenantC + `","telephoneNumbers":[]} x`, removal.CodeInvalidRequestBody},
-			{"NotObject", `[]`, removal.CodeInvalidRequestBody},
+			{"Empty", "", removal.CodeNullRequestBody, both},
+			{"Null", "null", removal.CodeNullRequestBody, both},
+			{"EmptyObject", "{}", removal.CodeNullRequestBody, both},
+			{"NoNumbers", `{"msTenantId":"` + tenantC + `"}`, removal.CodeNullRequestBody, "telephoneNumbers"},
+			{"NullNumbers", `{"msTenantId":"` + tenantC + `","telephoneNumbers":null}`, removal.CodeNullRequestBody, "telephoneNumbers"},
+			{"NoTenant", `{"telephoneNumbers":[]}`, removal.CodeNullRequestBody, "msTenantId"},
+			{"EmptyTenant", `{"msTenantId":"","telephoneNumbers":[]}`, removal.CodeInvalidTenantID, "msTenantId"},
+			{"BadTenant", `{"msTenantId":"abc","telephoneNumbers":[]}`, removal.CodeInvalidTenantID, "msTenantId"},
+			{"BadNumber", `{"msTenantId":"` + tenantC + `","telephoneNumbers":["+14255551212","1"]}`, removal.CodeInvalidTelephoneNumber, "telephoneNumbers[1]"},
+			{"PercentOver", `{"msTenantId":"` + tenantC + `","telephoneNumbers":[],"maxMarkPercent":101}`, removal.CodeInvalidRequestBody, "maxMarkPercent"},
+			{"PercentNegative", `{"msTenantId":"` + tenantC + `","telephoneNumbers":[],"maxMarkPercent":-1}`, removal.CodeInvalidRequestBody, "maxMarkPercent"},
+			{"PercentFraction", `{"msTenantId":"` + tenantC + `","telephoneNumbers":[],"maxMarkPercent":1.5}`, removal.CodeInvalidRequestBody, "maxMarkPercent"},
+			{"PercentString", `{"msTenantId":"` + tenantC + `","telephoneNumbers":[],"maxMarkPercent":"10"}`, removal.CodeInvalidRequestBody, ""},
+			{"DryRunString", `{"msTenantId":"` + tenantC + `","telephoneNumbers":[],"dryRun":"yes"}`, removal.CodeInvalidRequestBody, ""},
+			{"NumbersTwice", `{"msTenantId":"` + tenantC + `","telephoneNumbers":[],"TelephoneNumbers":[]}`, removal.CodeInvalidRequestBody, ""},
+			{"LookAlikeKey", `{"msTenantId":"` + tenantC + `","telephoneNumber\u017f":[]}`, removal.CodeNullRequestBody, "telephoneNumbers"},
+			{"Trailing", `{"msTenantId":"` + tenantC + `","telephoneNumbers":[]} x`, removal.CodeInvalidRequestBody, ""},
+			{"NotObject", `[]`, removal.CodeInvalidRequestBody, ""},
+			// Every problem is listed, whichever layer finds it.
+			{"TenantNumberPercent", `{"msTenantId":"bad","telephoneNumbers":["x"],"maxMarkPercent":101}`, removal.CodeInvalidTenantID,
+				"maxMarkPercent msTenantId telephoneNumbers[0]"},
+			{"EmptyTenantNullNumbersPercent", `{"msTenantId":"","maxMarkPercent":-1}`, removal.CodeInvalidTenantID, "maxMarkPercent msTenantId telephoneNumbers"},
+			{"NoTenantBadNumber", `{"telephoneNumbers":["x"],"maxMarkPercent":1.5}`, removal.CodeNullRequestBody, "maxMarkPercent msTenantId telephoneNumbers[0]"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				rec := f.post(t, httpapi.RouteReconcile, tt.body)
-				if p := problem(t, rec); p.ErrorCode != tt.code || rec.Code != http.StatusBadRequest {
+				p := problem(t, rec)
+				if p.ErrorCode != tt.code || rec.Code != http.StatusBadRequest {
 					t.Errorf("%d %+v, want 400 %s", rec.Code, p, tt.code)
+				}
+				if got := errorFields(p); got != tt.fields {
+					t.Errorf("errors %v, want the members %q", p.Errors, tt.fields)
 				}
 			})
 		}
@@ -408,22 +432,40 @@ func TestPurgeRoute(t *testing.T) {
 	if rec.Code != http.StatusOK || len(page.Data) == 0 || page.Data[0].Action != removal.EventPurge || page.Data[0].ToStatus != nil {
 		t.Errorf("history of the purged number: %d %s", rec.Code, rec.Body)
 	}
-	for _, tt := range []struct{ body, code string }{
-		{"", removal.CodeNullRequestBody},
-		{"{}", removal.CodeNullRequestBody},
-		{`{"olderThanDays": null}`, removal.CodeNullRequestBody},
-		{`{"olderThanDays": -1}`, removal.CodeInvalidRequestBody},
-		{`{"olderThanDays": 36501}`, removal.CodeInvalidRequestBody},
-		{`{"olderThanDays": 1.5}`, removal.CodeInvalidRequestBody},
-		{`{"olderThanDays": "90"}`, removal.CodeInvalidRequestBody},
-		{`{"olderThanDays": 90, "limit": 10001}`, removal.CodeInvalidRequestBody},
-		{`{"olderThanDays": 90, "limit": 0}`, removal.CodeInvalidRequestBody},
-		{`{"olderThanDays": 90, "msTenantId": "abc"}`, removal.CodeInvalidTenantID},
-		{`{"olderThanDays": 90, "dryRun": 0}`, removal.CodeInvalidRequestBody},
+	for _, tt := range []struct{ body, code, fields string }{
+		{"", removal.CodeNullRequestBody, "olderThanDays"},
+		{"{}", removal.CodeNullRequestBody, "olderThanDays"},
+		{`{"olderThanDays": null}`, removal.CodeNullRequestBody, "olderThanDays"},
+		{`{"olderThanDays": -1}`, removal.CodeInvalidRequestBody, "olderThanDays"},
+		{`{"olderThanDays": 36501}`, removal.CodeInvalidRequestBody, "olderThanDays"},
+		{`{"olderThanDays": 1.5}`, removal.CodeInvalidRequestBody, "olderThanDays"},
+		{`{"olderThanDays": "90"}`, removal.CodeInvalidRequestBody, ""},
+		{`{"olderThanDays": 90, "limit": 10001}`, removal.CodeInvalidRequestBody, "limit"},
+		{`{"olderThanDays": 90, "limit": 0}`, removal.CodeInvalidRequestBody, "limit"},
+		{`{"olderThanDays": 90, "msTenantId": "abc"}`, removal.CodeInvalidTenantID, "msTenantId"},
+		{`{"olderThanDays": 90, "dryRun": 0}`, removal.CodeInvalidRequestBody, ""},
+		// Every problem is listed, whichever layer finds it.
+		{`{"olderThanDays": -1, "limit": 0, "msTenantId": "bad"}`, removal.CodeInvalidRequestBody, "limit msTenantId olderThanDays"},
+		{`{"limit": 0}`, removal.CodeNullRequestBody, "limit olderThanDays"},
+		{`{"msTenantId": "bad"}`, removal.CodeNullRequestBody, "msTenantId olderThanDays"},
 	} {
 		rec := f.post(t, httpapi.RoutePurge, tt.body)
-		if p := problem(t, rec); p.ErrorCode != tt.code || rec.Code != http.StatusBadRequest {
+		p := problem(t, rec)
+		if p.ErrorCode != tt.code || rec.Code != http.StatusBadRequest {
 			t.Errorf("%s: %d %+v, want 400 %s", tt.body, rec.Code, p, tt.code)
 		}
+		if got := errorFields(p); got != tt.fields {
+			t.Errorf("%s: errors %v, want the members %q", tt.body, p.Errors, tt.fields)
+		}
 	}
+}
+
+// errorFields is the members of a problem's errors, sorted, space-separated.
+func errorFields(p httpapi.Problem) string {
+	var fields []string
+	for k := range p.Errors {
+		fields = append(fields, k)
+	}
+	slices.Sort(fields)
+	return strings.Join(fields, " ")
 }

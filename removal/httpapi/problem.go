@@ -130,21 +130,18 @@ func clip(s string) string {
 	return s[:maxEcho] + "... (" + strconv.Itoa(len(s)) + " bytes)"
 }
 
-// maxInstance bounds a problem's instance, a URI reference that must stay
-// one: longer than any route under a reasonable base path.
-const maxInstance = 256
-
-// cutInstance is an escaped path, or, over maxInstance bytes, its first
-// maxInstance bytes (fewer, so as not to split a %XX escape) and "...".
+// cutInstance is an escaped path, or, over maxEcho bytes, its first maxEcho
+// bytes (fewer, so as not to split a %XX escape) and the full length, as
+// clip does.
 func cutInstance(p string) string {
-	if len(p) <= maxInstance {
+	if len(p) <= maxEcho {
 		return p
 	}
-	n := maxInstance
+	n := maxEcho
 	if i := strings.LastIndexByte(p[n-2:n], '%'); i >= 0 {
 		n -= 2 - i
 	}
-	return p[:n] + "..."
+	return p[:n] + "... (" + strconv.Itoa(len(p)) + " bytes)"
 }
 
 // cutMessage cuts, in a validation message, the quoted value it repeats
