@@ -55,6 +55,7 @@ type ValidationError struct {
 	Problems []Problem
 }
 
+// Error lists every problem: field, value and message.
 func (e *ValidationError) Error() string {
 	var b strings.Builder
 	b.WriteString("removal: invalid request: ")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ocnumbers/ocnumbers/e164"
+	"github.com/ocnumbers/ocnumbers/internal/rfc3339"
 )
 
 // EventAction names what changed a number, in its history.
@@ -83,9 +84,9 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	at, err := time.Parse(time.RFC3339Nano, v.At)
+	at, err := rfc3339.Parse(v.At)
 	if err != nil {
-		return fmt.Errorf("removal: event at: %w", err)
+		return fmt.Errorf("removal: event at %s: %w", quote(v.At), err)
 	}
 	*e = Event{v.TelephoneNumber, v.MSTenantID, v.Action, v.FromStatus, v.ToStatus, at.UTC(), v.TraceID, v.Actor}
 	return nil

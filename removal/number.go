@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ocnumbers/ocnumbers/e164"
+	"github.com/ocnumbers/ocnumbers/internal/rfc3339"
 )
 
 // Number is one acquired telephone number, as every store keeps it
@@ -78,9 +79,9 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	at, err := time.Parse(time.RFC3339Nano, v.StatusChangedAt)
+	at, err := rfc3339.Parse(v.StatusChangedAt)
 	if err != nil {
-		return fmt.Errorf("removal: statusChangedAt: %w", err)
+		return fmt.Errorf("removal: statusChangedAt %s: %w", quote(v.StatusChangedAt), err)
 	}
 	*n = Number{v.TelephoneNumber, v.TenantID, v.OperatorConnect, v.AcquiredNumberStatus, at.UTC()}
 	return nil

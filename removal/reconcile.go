@@ -113,6 +113,8 @@ type GuardError struct {
 	MaxMarkPercent int
 }
 
+// Error says how many numbers the run would mark, out of how many, against
+// which threshold, and that nothing changed.
 func (e *GuardError) Error() string {
 	return fmt.Sprintf("removal: reconcile would mark %d of %d Active and ReleaseRequested numbers, more than %d%%; nothing was changed (check the acquired list, or force the run)",
 		e.Marked, e.Eligible, e.MaxMarkPercent)

@@ -75,7 +75,7 @@ func ParseStatus(text string) (NumberStatus, error) {
 	if len(text) == 1 && text[0] >= '0' && text[0] <= '3' {
 		return NumberStatus(text[0] - '0'), nil
 	}
-	return 0, fmt.Errorf("removal: invalid status %q: want one of Active, ReleaseRequested, MarkedForRemoval, ReadyForRemoval (or 0-3)", text)
+	return 0, fmt.Errorf("removal: invalid status %s: want one of Active, ReleaseRequested, MarkedForRemoval, ReadyForRemoval (or 0-3)", quote(text))
 }
 
 // Assignable reports whether a number in this status may be assigned to a
@@ -88,6 +88,7 @@ type Move struct {
 	From, To NumberStatus
 }
 
+// String is "From->To", with the statuses' names.
 func (m Move) String() string { return m.From.String() + "->" + m.To.String() }
 
 // The transition table. Every pair not listed is rejected,

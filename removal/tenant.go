@@ -1,7 +1,5 @@
 package removal
 
-import "strconv"
-
 // ParseTenantID checks a Microsoft tenant ID and returns it in canonical form:
 // the hyphenated 8-4-4-4-12 GUID in lower case, without braces. Accepted input
 // is that form in any letter case, optionally wrapped in one pair of braces.
@@ -43,6 +41,6 @@ const TenantIDMessage = "msTenantId has not a Guid format"
 func tenantError(s string) error {
 	return &ValidationError{Problems: []Problem{{
 		Field: "msTenantId", Index: -1, Value: s, Code: CodeInvalidTenantID,
-		Message: TenantIDMessage + ": " + strconv.Quote(s),
+		Message: TenantIDMessage + ": " + quote(s),
 	}}}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ocnumbers/ocnumbers/e164"
 	"github.com/ocnumbers/ocnumbers/internal/ascii"
+	"github.com/ocnumbers/ocnumbers/internal/rfc3339"
 	"github.com/ocnumbers/ocnumbers/removal"
 )
 
@@ -92,7 +93,9 @@ func recordErr(line int, column string, err error) *CSVError {
 //   - operatorConnect accepts true and false in any letter case (spreadsheets
 //     write TRUE), nothing else (no 1/0, yes/no);
 //   - statusChangedAt is RFC 3339 with a zone ("2026-11-22T10:00:00Z",
-//     "2026-11-22T11:00:00.5+01:00"), kept in UTC at microsecond precision;
+//     "2026-11-22T11:00:00.5+01:00"), as the RFC's grammar writes it (t and
+//     z in either case; no comma before the fraction, no offset past 23:59,
+//     no leap second), kept in UTC at microsecond precision;
 //   - a row with more or fewer fields than the header is an error;
 //   - a telephone number on two rows is an error naming both lines;
 //   - an empty file (no header row) is an error with Line 0.
@@ -224,7 +227,7 @@ func readRecord(cr *csv.Reader, rec []string, cols [len(csvColumns)]int) (Number
 				return Number{}, recordErr(line, name, errors.New("operatorConnect "+quote(cell)+" is not true or false"))
 			}
 		case ColStatusChangedAt:
-			at, err := time.Parse(time.RFC3339Nano, cell)
+			at, err := rfc3339.Parse(cell)
 			if err != nil {
 				return Number{}, recordErr(line, name, errors.New("statusChangedAt "+quote(cell)+" is not an RFC 3339 time with a zone, such as 2026-11-22T10:00:00Z"))
 			}

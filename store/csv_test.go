@@ -141,6 +141,14 @@ func TestReadCSVErrors(t *testing.T) {
 			"line 2, column status: removal: invalid status \"Mar\u212aedForRemoval\": want one of Active, ReleaseRequested, MarkedForRemoval, ReadyForRemoval (or 0-3)"},
 		{"StatusChangedAtWithoutZone", "telephoneNumber,msTenantId,statusChangedAt\n+14255551213," + tenantA + ",2026-11-22T10:00:00\n", 2, "statusChangedAt", true,
 			`line 2, column statusChangedAt: statusChangedAt "2026-11-22T10:00:00" is not an RFC 3339 time with a zone, such as 2026-11-22T10:00:00Z`},
+		{"StatusChangedAtOffset24", "telephoneNumber,msTenantId,statusChangedAt\n+14255551213," + tenantA + ",2026-11-22T10:00:00+24:00\n", 2, "statusChangedAt", true,
+			`line 2, column statusChangedAt: statusChangedAt "2026-11-22T10:00:00+24:00" is not an RFC 3339 time with a zone, such as 2026-11-22T10:00:00Z`},
+		{"StatusChangedAtOffsetMinute60", "telephoneNumber,msTenantId,statusChangedAt\n+14255551213," + tenantA + ",2026-11-22T10:00:00+01:60\n", 2, "statusChangedAt", true,
+			`line 2, column statusChangedAt: statusChangedAt "2026-11-22T10:00:00+01:60" is not an RFC 3339 time with a zone, such as 2026-11-22T10:00:00Z`},
+		{"StatusChangedAtQuotedComma", "telephoneNumber,msTenantId,statusChangedAt\n+14255551213," + tenantA + ",\"2026-11-22T10:00:00,5Z\"\n", 2, "statusChangedAt", true,
+			`line 2, column statusChangedAt: statusChangedAt "2026-11-22T10:00:00,5Z" is not an RFC 3339 time with a zone, such as 2026-11-22T10:00:00Z`},
+		{"HugeStatus", hdr + "+14255551213," + tenantA + "," + strings.Repeat("x", 100_000) + ",\n", 2, "status", true,
+			`line 2, column status: removal: invalid status "` + strings.Repeat("x", 64) + `"... (100000 bytes): want one of Active, ReleaseRequested, MarkedForRemoval, ReadyForRemoval (or 0-3)`},
 		{"MissingTelephoneNumberColumn", "msTenantId,status\n", 1, "telephoneNumber", false,
 			"line 1, column telephoneNumber: required column is missing from the header"},
 		{"MissingTenantColumn", "status,telephoneNumber\n", 1, "msTenantId", false,
@@ -291,13 +299,14 @@ func TestImportCSV(t *testing.T) {
 		st := newRecordingStore()
 		f := "telephoneNumber,msTenantId,statusChangedAt\n" +
 			"+14255551212," + tenantA + ",2026-11-22T11:00:00.1234567+01:00\n" +
-			"+14255551213," + tenantA + ",\n"
+			"+14255551213," + tenantA + ",\n" +
+			"+14255551214," + tenantA + ",2026-11-22t10:00:00z\n"
 		at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
 		if _, err := store.ImportCSV(ctx, st, strings.NewReader(f), store.ImportOptions{At: at}); err != nil {
 			t.Fatal(err)
 		}
-		want := []time.Time{time.Date(2026, 11, 22, 10, 0, 0, 123456000, time.UTC), at}
-		for i, n := range []e164.Number{"+14255551212", "+14255551213"} {
+		want := []time.Time{time.Date(2026, 11, 22, 10, 0, 0, 123456000, time.UTC), at, time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
+		for i, n := range []e164.Number{"+14255551212", "+14255551213", "+14255551214"} {
 			got, err := st.Get(ctx, n)
 			if err != nil || !got.StatusChangedAt.Equal(want[i]) {
 				t.Errorf("Get(%s) = %v, %v; want StatusChangedAt %v", n, got.StatusChangedAt, err, want[i])
