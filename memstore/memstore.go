@@ -524,10 +524,8 @@ func (s *Store) Apply(ctx context.Context, numbers []e164.Number, c removal.Chan
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if !c.To.Valid() {
-		// The contract promises a legal change; refuse rather than panic
-		// on an index if a caller breaks it.
-		return nil, fmt.Errorf("memstore: apply: target status %d is not one of 0-3", int(c.To))
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("memstore: apply: %w", err)
 	}
 	au := removal.AuditFrom(ctx)
 	action := actionCode(c.Event)

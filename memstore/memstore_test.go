@@ -40,7 +40,7 @@ func newFilled(t *testing.T) *memstore.Store {
 func TestCancelledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	change := removal.Change{From: []removal.NumberStatus{removal.MarkedForRemoval}, To: removal.ReadyForRemoval, At: time.Now()}
+	change := removal.Change{From: []removal.NumberStatus{removal.MarkedForRemoval}, To: removal.ReadyForRemoval, At: time.Now(), Event: removal.EventReadyForRemoval}
 	for _, tc := range []struct {
 		name string
 		call func(st *memstore.Store) error
@@ -100,7 +100,7 @@ func TestCancelledContext(t *testing.T) {
 func TestApplyRefusesIllegalTarget(t *testing.T) {
 	st := newFilled(t)
 	out, err := st.Apply(t.Context(), []e164.Number{"+14255551212"},
-		removal.Change{From: []removal.NumberStatus{removal.MarkedForRemoval}, To: removal.NumberStatus(7)})
+		removal.Change{From: []removal.NumberStatus{removal.MarkedForRemoval}, To: removal.NumberStatus(7), Event: removal.EventReadyForRemoval})
 	if err == nil || len(out) != 0 {
 		t.Errorf("Apply to status 7 = %v, %v; want no outcomes and an error", out, err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ocnumbers/ocnumbers/e164"
@@ -25,7 +27,8 @@ type Store interface {
 	//     Event (c.Event, from the old status to c.To, At c.At) is written,
 	//     and the Outcome has Found, OperatorConnect, Changed and the old
 	//     Status.
-	// The numbers are valid and distinct and c is a legal change.
+	// The numbers are valid and distinct. A change that c.Validate refuses
+	// is refused with that error (wrapped) and nothing applied.
 	//
 	// Apply checks ctx before applying anything and again at least every
 	// ChunkSize numbers. Whenever it returns, outcomes[i] describes numbers[i]
@@ -83,6 +86,34 @@ type Change struct {
 	To    NumberStatus
 	At    time.Time   // the new status change time: UTC, microsecond precision
 	Event EventAction // the history action recorded for each moved number
+}
+
+// Validate reports whether c is a move of one of the batch actions (see
+// Actions): its Event is the action's, its To the action's target, and its
+// From one or more of the action's From statuses, each once. Stores refuse
+// any other change with this error and apply nothing, so that no caller of
+// Store.Apply can make a transition the table forbids.
+func (c Change) Validate() error {
+	for _, a := range Actions() {
+		if a.Event() != c.Event || a.To() != c.To || len(c.From) == 0 {
+			continue
+		}
+		ok := true
+		for i, f := range c.From {
+			if !a.Allows(f) || slices.Contains(c.From[:i], f) {
+				ok = false
+			}
+		}
+		if ok {
+			return nil
+		}
+	}
+	from := make([]string, len(c.From))
+	for i, f := range c.From {
+		from[i] = f.String()
+	}
+	return fmt.Errorf("removal: change from [%s] to %s recorded as %s is not a move of any batch action",
+		strings.Join(from, ", "), c.To, quote(string(c.Event)))
 }
 
 // Allows reports whether a number in status s is moved by the change.

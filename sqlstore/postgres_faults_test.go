@@ -152,7 +152,7 @@ func TestPostgresOutsideWriter(t *testing.T) {
 		{
 			name:    "MovedOutOfFrom",
 			initial: removal.MarkedForRemoval, outside: removal.Active,
-			change:     removal.Change{From: []removal.NumberStatus{removal.MarkedForRemoval}, To: removal.ReadyForRemoval},
+			change:     removal.Change{From: []removal.NumberStatus{removal.MarkedForRemoval}, To: removal.ReadyForRemoval, Event: removal.EventReadyForRemoval},
 			want:       removal.Outcome{Found: true, OperatorConnect: true, Status: removal.Active},
 			wantStatus: removal.Active,
 		},
@@ -161,7 +161,7 @@ func TestPostgresOutsideWriter(t *testing.T) {
 			// status reported is the one it moved from.
 			name:    "MovedWithinFrom",
 			initial: removal.Active, outside: removal.ReleaseRequested,
-			change:     removal.Change{From: []removal.NumberStatus{removal.Active, removal.ReleaseRequested}, To: removal.MarkedForRemoval},
+			change:     removal.Change{From: []removal.NumberStatus{removal.Active, removal.ReleaseRequested}, To: removal.MarkedForRemoval, Event: removal.EventMarkForRemoval},
 			want:       removal.Outcome{Found: true, OperatorConnect: true, Status: removal.ReleaseRequested, Changed: true},
 			wantStatus: removal.MarkedForRemoval,
 		},

@@ -139,22 +139,15 @@ func (s *Store) TableName() string { return s.names.numbers }
 // the history table, as it appears in the store's SQL.
 func (s *Store) HistoryTableName() string { return s.names.history }
 
-// Apply implements removal.Store. A change with no From status or a status
-// outside 0-3 is refused with nothing applied. See the package doc for how
-// each database runs a batch.
+// Apply implements removal.Store. A change that is not a move of a batch
+// action (removal.Change.Validate) is refused with nothing applied. See the
+// package doc for how each database runs a batch.
 func (s *Store) Apply(ctx context.Context, numbers []e164.Number, c removal.Change) ([]removal.Outcome, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if len(c.From) == 0 {
-		return nil, errors.New("sqlstore: apply: the change has no From status")
-	}
-	// The contract promises a legal change; refuse rather than let a
-	// conversion to the column's type wrap an impossible status around.
-	for _, st := range append([]removal.NumberStatus{c.To}, c.From...) {
-		if !st.Valid() {
-			return nil, fmt.Errorf("sqlstore: apply: status %d is not one of 0-3", int(st))
-		}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("sqlstore: apply: %w", err)
 	}
 	if len(numbers) == 0 {
 		return []removal.Outcome{}, nil

@@ -419,10 +419,10 @@ func TestApplyRefusesBrokenChange(t *testing.T) {
 			st := b.open(t)
 			mustPut(t, st, record(1, removal.MarkedForRemoval))
 			for name, c := range map[string]removal.Change{
-				"NoFrom":     {To: removal.ReadyForRemoval, At: at},
-				"BadTo":      {From: marked, To: removal.NumberStatus(65537), At: at}, // 1 as a smallint
-				"BadFrom":    {From: []removal.NumberStatus{-1}, To: removal.ReadyForRemoval, At: at},
-				"NegativeTo": {From: marked, To: -65534, At: at},
+				"NoFrom":     {To: removal.ReadyForRemoval, At: at, Event: removal.EventReadyForRemoval},
+				"BadTo":      {From: marked, To: removal.NumberStatus(65537), At: at, Event: removal.EventReadyForRemoval}, // 1 as a smallint
+				"BadFrom":    {From: []removal.NumberStatus{-1}, To: removal.ReadyForRemoval, At: at, Event: removal.EventReadyForRemoval},
+				"NegativeTo": {From: marked, To: -65534, At: at, Event: removal.EventReadyForRemoval},
 			} {
 				out, err := st.Apply(context.Background(), []e164.Number{number(1)}, c)
 				if err == nil || len(out) != 0 {

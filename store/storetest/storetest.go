@@ -24,6 +24,9 @@
 //     Operator Connect, absent), the order of checks, counts, request order,
 //     batches of 500 and 501.
 //   - Validation: request-level failures change nothing.
+//   - IllegalChanges: Store.Apply refuses every change that is not a move
+//     of a batch action (out of ReadyForRemoval, self-moves, unknown or
+//     mismatched actions), with an error and nothing applied.
 //   - Cancellation: cancelled before and during a batch of 500.
 //   - Summary: per tenant, global, invalid tenant, after every kind of change.
 //   - List: Service.List and ListNumbers with every filter (tenant, one or
@@ -182,6 +185,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 	t.Run("PutGetDelete", func(t *testing.T) { testPutGetDelete(t, newStore) })
 	t.Run("Actions", func(t *testing.T) { testActions(t, newStore) })
 	t.Run("Validation", func(t *testing.T) { testValidation(t, newStore) })
+	t.Run("IllegalChanges", func(t *testing.T) { testIllegalChanges(t, newStore) })
 	t.Run("Cancellation", func(t *testing.T) { testCancellation(t, newStore) })
 	t.Run("Summary", func(t *testing.T) { testSummary(t, newStore) })
 	t.Run("List", func(t *testing.T) { testList(t, newStore) })
