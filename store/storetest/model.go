@@ -76,7 +76,9 @@ var (
 //     time and an audit), and invalid imports and Puts;
 //   - every removal.Actions() batch action through removal.Service.Apply
 //     with batches of 1 to 500 numbers (stored, absent, not OC, every
-//     status) and an audit, and invalid batches;
+//     status) and an audit, and invalid batches; Store.Apply called
+//     directly with changes that are no batch action's move, which the
+//     store must refuse;
 //   - Delete, PruneHistory with a cut among the instants events have;
 //   - reads: Service.List with random filters and paging (page numbers,
 //     after cursors from the universe, from the stored numbers and from
@@ -148,6 +150,7 @@ func runModel(t *rapid.T, st store.Store) {
 		"importInvalid": m.importInvalid,
 		"apply":         m.apply,
 		"applyBad":      m.applyInvalid,
+		"applyIllegal":  m.applyIllegal,
 		"delete":        m.delete,
 		"prune":         m.prune,
 		"summary":       m.summary,
@@ -386,6 +389,39 @@ func (m *model) applyInvalid(t *rapid.T) {
 	}
 	if d := cmp.Diff(removal.BatchResult{}, got); d != "" {
 		t.Fatalf("%s with a duplicate: result not zero (-want +got):\n%s", a.Name(), d)
+	}
+}
+
+// applyIllegal calls Store.Apply directly with a change that is not a move
+// of any batch action (a draw that happens to be one does nothing): the store
+// must refuse it with an error and no outcome, and change nothing (the
+// invariant checks the numbers and their histories).
+func (m *model) applyIllegal(t *rapid.T) {
+	statuses := []removal.NumberStatus{removal.Active, removal.ReleaseRequested, removal.MarkedForRemoval, removal.ReadyForRemoval, 4, -1}
+	from := rapid.SliceOfN(rapid.SampledFrom(statuses), 0, 4).Draw(t, "from")
+	to := rapid.SampledFrom(statuses).Draw(t, "to")
+	ev := rapid.SampledFrom(append(removal.EventActions(), "bogus", "")).Draw(t, "event")
+	legal := false
+	for _, a := range removal.Actions() {
+		ok := a.Event() == ev && a.To() == to && len(from) > 0
+		for i, f := range from {
+			ok = ok && a.Allows(f) && !slices.Contains(from[:i], f)
+		}
+		legal = legal || ok
+	}
+	if legal {
+		return // the apply step covers legal changes
+	}
+	idx, _ := drawIndices(t, "illegal", removal.MaxBatchSize)
+	ns := make([]e164.Number, len(idx))
+	for i, j := range idx {
+		ns[i] = unum(j)
+		m.touch(ns[i])
+	}
+	c := removal.Change{From: from, To: to, At: rapid.SampledFrom(modelTimes).Draw(t, "at"), Event: ev}
+	got, err := m.st.Apply(withAudit(t.Context(), drawAudit(t)), ns, c)
+	if err == nil || len(got) != 0 {
+		t.Fatalf("Apply(%+v) = %d outcomes, %v; want none and an error", c, len(got), err)
 	}
 }
 
