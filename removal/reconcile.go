@@ -216,19 +216,21 @@ func ValidateReconcile(req ReconcileRequest) error {
 // tenant, the acquired list as sorted distinct keys, and the guard's
 // threshold.
 func validateReconcile(req ReconcileRequest) (string, []uint64, int, error) {
+	// A missing member is listed first, then the members' other problems.
 	var problems []Problem
-	tenant := ""
 	if req.MSTenantID == "" {
 		problems = append(problems, Problem{Field: "msTenantId", Index: -1, Code: CodeNullRequestBody,
 			Message: "the request must name the tenant in msTenantId"})
-	} else {
-		t, err := ParseTenantID(req.MSTenantID)
-		problems = appendProblems(problems, err)
-		tenant = t
 	}
 	if req.TelephoneNumbers == nil {
 		problems = append(problems, Problem{Field: "telephoneNumbers", Index: -1, Code: CodeNullRequestBody,
 			Message: "the request must contain the acquired list in a telephoneNumbers array, not null"})
+	}
+	tenant := ""
+	if req.MSTenantID != "" {
+		t, err := ParseTenantID(req.MSTenantID)
+		problems = appendProblems(problems, err)
+		tenant = t
 	}
 	pct := DefaultMaxMarkPercent
 	if req.MaxMarkPercent != nil {

@@ -36,7 +36,7 @@ func TestReconcileValidation(t *testing.T) {
 		{"NullList", removal.ReconcileRequest{MSTenantID: tenantX}, []problem{{"telephoneNumbers", "", removal.CodeNullRequestBody, -1}}},
 		{"NullBoth", removal.ReconcileRequest{}, []problem{{"msTenantId", "", removal.CodeNullRequestBody, -1}, {"telephoneNumbers", "", removal.CodeNullRequestBody, -1}}},
 		{"NullListBadTenant", removal.ReconcileRequest{MSTenantID: "x"}, []problem{
-			{"msTenantId", "x", removal.CodeInvalidTenantID, -1}, {"telephoneNumbers", "", removal.CodeNullRequestBody, -1}}},
+			{"telephoneNumbers", "", removal.CodeNullRequestBody, -1}, {"msTenantId", "x", removal.CodeInvalidTenantID, -1}}},
 		{"NoTenantBadNumber", removal.ReconcileRequest{TelephoneNumbers: []string{"+1"}, MaxMarkPercent: pct(101)}, []problem{
 			{"msTenantId", "", removal.CodeNullRequestBody, -1}, {"maxMarkPercent", "101", removal.CodeInvalidRequestBody, -1},
 			{"telephoneNumbers[0]", "+1", removal.CodeInvalidTelephoneNumber, 0}}},

@@ -57,7 +57,8 @@
 // one's, detail says how many there are and quotes the first, and errors
 // lists them all: those of the query or body as read (a value that is not
 // an integer, a parameter given twice) and those of the domain's rules on
-// the values that could be read (a bad tenant, a bad number), in the order
+// the values that could be read (a bad tenant, a bad number): a missing
+// member (NullRequestBody) first, then in the order
 // of the route's fields (the list route: msTenantId, acquiredNumberStatus,
 // pageNumber, pageSize, after; history: the number, pageNumber, pageSize;
 // reconcile: msTenantId, telephoneNumbers, maxMarkPercent; purge:

@@ -346,8 +346,9 @@ func (h *Handler) failBody(ex *exchange, r *http.Request, err error, limit int64
 // failAll answers 400 with every problem of a request: the handler's own
 // (values it could not read or that break a rule of the wire) and those
 // validate reports on the values it could read, except on fields the
-// handler already reported, ordered by fields (a field's elements, such as
-// telephoneNumbers[3], with the field), then as found.
+// handler already reported. Missing members (NullRequestBody) come first,
+// then by fields (a field's elements, such as telephoneNumbers[3], with
+// the field), then as found.
 func (h *Handler) failAll(ex *exchange, r *http.Request, own []removal.Problem, validate error, fields ...string) {
 	problems := slices.Clone(own)
 	var ve *removal.ValidationError
@@ -360,10 +361,14 @@ func (h *Handler) failAll(ex *exchange, r *http.Request, own []removal.Problem, 
 	}
 	rank := func(p removal.Problem) int {
 		base, _, _ := strings.Cut(p.Field, "[")
-		if i := slices.Index(fields, base); i >= 0 {
-			return i
+		i := slices.Index(fields, base)
+		if i < 0 {
+			i = len(fields)
 		}
-		return len(fields)
+		if p.Code != removal.CodeNullRequestBody {
+			i += len(fields) + 1
+		}
+		return i
 	}
 	slices.SortStableFunc(problems, func(a, b removal.Problem) int { return rank(a) - rank(b) })
 	h.fail(ex, r, &removal.ValidationError{Problems: problems}, 0)

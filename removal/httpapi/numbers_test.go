@@ -374,7 +374,9 @@ func TestReconcileRoute(t *testing.T) {
 			// Every problem is listed, whichever layer finds it.
 			{"TenantNumberPercent", `{"msTenantId":"bad","telephoneNumbers":["x"],"maxMarkPercent":101}`, removal.CodeInvalidTenantID,
 				"maxMarkPercent msTenantId telephoneNumbers[0]"},
-			{"EmptyTenantNullNumbersPercent", `{"msTenantId":"","maxMarkPercent":-1}`, removal.CodeInvalidTenantID, "maxMarkPercent msTenantId telephoneNumbers"},
+			{"EmptyTenantNullNumbersPercent", `{"msTenantId":"","maxMarkPercent":-1}`, removal.CodeNullRequestBody, "maxMarkPercent msTenantId telephoneNumbers"},
+			{"BadTenantNoNumbers", `{"msTenantId":"bad"}`, removal.CodeNullRequestBody, "msTenantId telephoneNumbers"},
+			{"BadTenantNoNumbersPercent", `{"msTenantId":"bad","maxMarkPercent":101}`, removal.CodeNullRequestBody, "maxMarkPercent msTenantId telephoneNumbers"},
 			{"NoTenantBadNumber", `{"telephoneNumbers":["x"],"maxMarkPercent":1.5}`, removal.CodeNullRequestBody, "maxMarkPercent msTenantId telephoneNumbers[0]"},
 		}
 		for _, tt := range tests {
