@@ -231,7 +231,11 @@ func TestSQLiteLimiterAcrossProcesses(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "limit.db")
 	MustOpenSQLiteAt(t, path).Close() // migrated before the children start
-	until := time.Now().Add(time.Second + run)
+	// Each process, once its limiter is open, writes its log file's name
+	// with ".ready" and waits for the go file, which holds the end of the
+	// run: a child slow to start (a loaded machine, the race detector)
+	// then still asks for the whole run.
+	goFile := filepath.Join(dir, "go")
 	var logs []string
 	var cmds []*exec.Cmd
 	for i := range 2 {
@@ -239,7 +243,7 @@ func TestSQLiteLimiterAcrossProcesses(t *testing.T) {
 		logs = append(logs, log)
 		cmd := exec.Command(os.Args[0], "-test.run=^TestSQLiteLimiterAcrossProcesses$")
 		cmd.Env = append(os.Environ(), "OCNUMBERS_LIMITER_CHILD=1", "OCNUMBERS_LIMITER_DB="+path,
-			"OCNUMBERS_LIMITER_LOG="+log, "OCNUMBERS_LIMITER_UNTIL="+strconv.FormatInt(until.UnixNano(), 10))
+			"OCNUMBERS_LIMITER_LOG="+log, "OCNUMBERS_LIMITER_GO="+goFile)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -248,9 +252,25 @@ func TestSQLiteLimiterAcrossProcesses(t *testing.T) {
 	}
 	parent := filepath.Join(dir, "parent.log")
 	logs = append(logs, parent)
+	ready := slices.Clone(logs)
+	go func() {
+		deadline := time.Now().Add(time.Minute)
+		for _, log := range ready {
+			for {
+				if _, err := os.Stat(log + ".ready"); err == nil || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		until := time.Now().Add(100*time.Millisecond + run)
+		if err := os.WriteFile(goFile+".tmp", []byte(strconv.FormatInt(until.UnixNano(), 10)), 0o600); err == nil {
+			os.Rename(goFile+".tmp", goFile)
+		}
+	}()
 	t.Setenv("OCNUMBERS_LIMITER_DB", path)
 	t.Setenv("OCNUMBERS_LIMITER_LOG", parent)
-	t.Setenv("OCNUMBERS_LIMITER_UNTIL", strconv.FormatInt(until.UnixNano(), 10))
+	t.Setenv("OCNUMBERS_LIMITER_GO", goFile)
 	limiterChild(t, limit, window, run)
 	for _, cmd := range cmds {
 		if err := cmd.Wait(); err != nil {
@@ -309,8 +329,9 @@ func TestSQLiteLimiterAcrossProcesses(t *testing.T) {
 	}
 }
 
-// limiterChild asks for admissions until the time the parent set, logging
-// the Unix nanoseconds before and after each call that was admitted.
+// limiterChild asks for admissions for run, from the time all processes
+// are ready until the time the parent set in the go file, logging the Unix
+// nanoseconds before and after each call that was admitted.
 func limiterChild(t *testing.T, limit int, window, run time.Duration) {
 	st, err := sqlstore.Open(context.Background(), "sqlite3", os.Getenv("OCNUMBERS_LIMITER_DB"))
 	if err != nil {
@@ -328,7 +349,21 @@ func limiterChild(t *testing.T, limit int, window, run time.Duration) {
 	defer f.Close()
 	w := bufio.NewWriter(f)
 	defer w.Flush()
-	until, _ := strconv.ParseInt(os.Getenv("OCNUMBERS_LIMITER_UNTIL"), 10, 64)
+	if err := os.WriteFile(os.Getenv("OCNUMBERS_LIMITER_LOG")+".ready", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var until int64
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(5 * time.Millisecond) {
+		if b, err := os.ReadFile(os.Getenv("OCNUMBERS_LIMITER_GO")); err == nil {
+			if until, err = strconv.ParseInt(string(b), 10, 64); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the go file never came")
+		}
+	}
 	start := time.Unix(0, until).Add(-run)
 	time.Sleep(time.Until(start)) // all processes start together
 	for time.Now().UnixNano() < until {
