@@ -318,15 +318,23 @@ func TestSQLiteLimiterAcrossProcesses(t *testing.T) {
 	}
 	t.Logf("admissions per process %v; at most %d in a window (limit %d)", perProcess, worst, limit)
 	// Every process asked all the time: together they must have filled
-	// most windows, and each must have had its turn.
+	// most windows. How the admissions fall among the processes is the
+	// machine's scheduling (the limiter promises no fairness), but each
+	// process must have asked and been answered throughout.
 	if got, want := len(all), limit*int(run/window)/2; got < want {
 		t.Errorf("%d admissions in %v, want at least %d", got, run, want)
 	}
-	for i, n := range perProcess {
-		if n == 0 {
-			t.Errorf("process %d was never admitted", i)
+	calls := make([]int, len(logs))
+	for i, log := range logs {
+		b, err := os.ReadFile(log + ".calls")
+		if err == nil {
+			calls[i], err = strconv.Atoi(string(b))
+		}
+		if err != nil || calls[i] < perProcess[i] || calls[i] < 10 {
+			t.Errorf("process %d: %d calls answered (%v), %d admitted; want at least 10 answered", i, calls[i], err, perProcess[i])
 		}
 	}
+	t.Logf("calls answered per process %v", calls)
 }
 
 // limiterChild asks for admissions for run, from the time all processes
@@ -366,7 +374,14 @@ func limiterChild(t *testing.T, limit int, window, run time.Duration) {
 	}
 	start := time.Unix(0, until).Add(-run)
 	time.Sleep(time.Until(start)) // all processes start together
+	calls := 0
+	defer func() {
+		if err := os.WriteFile(os.Getenv("OCNUMBERS_LIMITER_LOG")+".calls", []byte(strconv.Itoa(calls)), 0o600); err != nil {
+			t.Error(err)
+		}
+	}()
 	for time.Now().UnixNano() < until {
+		calls++
 		before := time.Now().UnixNano()
 		ok, retry, err := l.Allow(context.Background())
 		after := time.Now().UnixNano()
