@@ -216,7 +216,8 @@ func ValidateReconcile(req ReconcileRequest) error {
 // tenant, the acquired list as sorted distinct keys, and the guard's
 // threshold.
 func validateReconcile(req ReconcileRequest) (string, []uint64, int, error) {
-	// A missing member is listed first, then the members' other problems.
+	// A missing member is listed first, then the members' other problems in
+	// field order: msTenantId, telephoneNumbers, maxMarkPercent.
 	var problems []Problem
 	if req.MSTenantID == "" {
 		problems = append(problems, Problem{Field: "msTenantId", Index: -1, Code: CodeNullRequestBody,
@@ -232,6 +233,31 @@ func validateReconcile(req ReconcileRequest) (string, []uint64, int, error) {
 		problems = appendProblems(problems, err)
 		tenant = t
 	}
+	var keys []uint64
+	if n := len(req.TelephoneNumbers); n > MaxAcquiredNumbers {
+		// Too long a list is reported without examining its elements.
+		problems = append(problems, Problem{Field: "telephoneNumbers", Index: -1,
+			Value: strconv.Itoa(n), Code: CodeBatchSizeOutOfRange,
+			Message: "telephoneNumbers holds " + strconv.Itoa(n) + " numbers; the acquired list may hold at most " + strconv.Itoa(MaxAcquiredNumbers)})
+	} else {
+		keys = make([]uint64, 0, n)
+		bad := 0
+		for i, s := range req.TelephoneNumbers {
+			n, err := e164.Parse(s)
+			if err != nil {
+				if bad++; bad <= maxListedProblems {
+					problems = append(problems, Problem{Field: elementField(i), Index: i, Value: s, Code: CodeInvalidTelephoneNumber,
+						Message: quote(s) + " is not a valid E.164 number: " + reasonOf(err)})
+				}
+				continue
+			}
+			keys = append(keys, n.Key())
+		}
+		if bad > maxListedProblems {
+			problems = append(problems, Problem{Field: "telephoneNumbers", Index: -1, Code: CodeInvalidTelephoneNumber,
+				Message: strconv.Itoa(bad) + " numbers are not valid E.164; the first " + strconv.Itoa(maxListedProblems) + " are listed"})
+		}
+	}
 	pct := DefaultMaxMarkPercent
 	if req.MaxMarkPercent != nil {
 		pct = *req.MaxMarkPercent
@@ -240,30 +266,6 @@ func validateReconcile(req ReconcileRequest) (string, []uint64, int, error) {
 				Value: strconv.Itoa(pct), Code: CodeInvalidRequestBody,
 				Message: "maxMarkPercent is " + strconv.Itoa(pct) + "; it must be from 0 to 100"})
 		}
-	}
-	if n := len(req.TelephoneNumbers); n > MaxAcquiredNumbers {
-		// Too long a list is reported without examining its elements.
-		problems = append(problems, Problem{Field: "telephoneNumbers", Index: -1,
-			Value: strconv.Itoa(n), Code: CodeBatchSizeOutOfRange,
-			Message: "telephoneNumbers holds " + strconv.Itoa(n) + " numbers; the acquired list may hold at most " + strconv.Itoa(MaxAcquiredNumbers)})
-		return "", nil, 0, &ValidationError{Problems: problems}
-	}
-	keys := make([]uint64, 0, len(req.TelephoneNumbers))
-	bad := 0
-	for i, s := range req.TelephoneNumbers {
-		n, err := e164.Parse(s)
-		if err != nil {
-			if bad++; bad <= maxListedProblems {
-				problems = append(problems, Problem{Field: elementField(i), Index: i, Value: s, Code: CodeInvalidTelephoneNumber,
-					Message: quote(s) + " is not a valid E.164 number: " + reasonOf(err)})
-			}
-			continue
-		}
-		keys = append(keys, n.Key())
-	}
-	if bad > maxListedProblems {
-		problems = append(problems, Problem{Field: "telephoneNumbers", Index: -1, Code: CodeInvalidTelephoneNumber,
-			Message: strconv.Itoa(bad) + " numbers are not valid E.164; the first " + strconv.Itoa(maxListedProblems) + " are listed"})
 	}
 	if problems != nil {
 		return "", nil, 0, &ValidationError{Problems: problems}

@@ -38,8 +38,11 @@ func TestReconcileValidation(t *testing.T) {
 		{"NullListBadTenant", removal.ReconcileRequest{MSTenantID: "x"}, []problem{
 			{"telephoneNumbers", "", removal.CodeNullRequestBody, -1}, {"msTenantId", "x", removal.CodeInvalidTenantID, -1}}},
 		{"NoTenantBadNumber", removal.ReconcileRequest{TelephoneNumbers: []string{"+1"}, MaxMarkPercent: pct(101)}, []problem{
-			{"msTenantId", "", removal.CodeNullRequestBody, -1}, {"maxMarkPercent", "101", removal.CodeInvalidRequestBody, -1},
-			{"telephoneNumbers[0]", "+1", removal.CodeInvalidTelephoneNumber, 0}}},
+			{"msTenantId", "", removal.CodeNullRequestBody, -1}, {"telephoneNumbers[0]", "+1", removal.CodeInvalidTelephoneNumber, 0},
+			{"maxMarkPercent", "101", removal.CodeInvalidRequestBody, -1}}},
+		{"TooManyAndPercent", removal.ReconcileRequest{MSTenantID: tenantX, TelephoneNumbers: tooMany, MaxMarkPercent: pct(-1)}, []problem{
+			{"telephoneNumbers", strconv.Itoa(removal.MaxAcquiredNumbers + 1), removal.CodeBatchSizeOutOfRange, -1},
+			{"maxMarkPercent", "-1", removal.CodeInvalidRequestBody, -1}}},
 		{"BadTenant", removal.ReconcileRequest{MSTenantID: "{" + tenantX, TelephoneNumbers: []string{}}, []problem{{"msTenantId", "{" + tenantX, removal.CodeInvalidTenantID, -1}}},
 		{"BadTenantAndNumber", removal.ReconcileRequest{MSTenantID: "{" + tenantX, TelephoneNumbers: []string{"+1"}}, []problem{
 			{"msTenantId", "{" + tenantX, removal.CodeInvalidTenantID, -1}, {"telephoneNumbers[0]", "+1", removal.CodeInvalidTelephoneNumber, 0}}},

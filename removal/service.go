@@ -94,7 +94,7 @@ type Change struct {
 // any other change with this error and apply nothing, so that no caller of
 // Store.Apply can make a transition the table forbids.
 func (c Change) Validate() error {
-	for _, a := range Actions() {
+	for a := ClearRemovalStatusAction; a.Valid(); a++ {
 		if a.Event() != c.Event || a.To() != c.To || len(c.From) == 0 {
 			continue
 		}

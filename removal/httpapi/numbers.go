@@ -351,12 +351,9 @@ func (h *Handler) failBody(ex *exchange, r *http.Request, err error, limit int64
 // the field), then as found.
 func (h *Handler) failAll(ex *exchange, r *http.Request, own []removal.Problem, validate error, fields ...string) {
 	problems := slices.Clone(own)
-	var ve *removal.ValidationError
-	if errors.As(validate, &ve) {
-		for _, p := range ve.Problems {
-			if !slices.ContainsFunc(own, func(o removal.Problem) bool { return o.Field == p.Field }) {
-				problems = append(problems, p)
-			}
+	for _, p := range appendProblems(nil, validate) {
+		if !slices.ContainsFunc(own, func(o removal.Problem) bool { return o.Field == p.Field }) {
+			problems = append(problems, p)
 		}
 	}
 	rank := func(p removal.Problem) int {
