@@ -476,13 +476,9 @@ func BenchmarkMarkReady500(b *testing.B) {
 			b.Run("RawINList", func(b *testing.B) { run(b, rawINList) })
 			b.Run("RawPreparedLoop", func(b *testing.B) { run(b, rawPreparedLoop) })
 			b.Run("RawPreparedLoopHistory", func(b *testing.B) { run(b, rawPreparedLoopHistory) })
-			// All of them in turn, in one loop: the ratios of their medians.
-			// Each call ends with a checkpoint of the WAL, on the clock: a
-			// call then pays for writing its own pages back to the database
-			// file. Left to SQLite's automatic checkpoint, a checkpoint runs
-			// in the commit that takes the WAL past its bound, whichever
-			// variant's that is, and in a fixed rotation of variants the
-			// same one can pay for the others' pages round after round.
+			// All of them in turn, in one loop: the ratios of their medians;
+			// each call ends with its own WAL checkpoint, on the clock (see
+			// walCheckpoint).
 			checkpointed := func(move func(b *testing.B, batch []string)) func(b *testing.B, batch []string) {
 				return func(b *testing.B, batch []string) {
 					move(b, batch)

@@ -273,11 +273,11 @@ func pairedUndo(b *testing.B, vs ...undoable) map[string]float64 {
 	}, plain...)
 }
 
-// checkpointed returns the variants of a SQLite store with a WAL checkpoint
+// checkpointedUndos returns the variants of a SQLite store with a WAL checkpoint
 // after each run, on the clock, and after each undo, off it (see
 // walCheckpoint), so that no variant pays for the pages of another or of
 // an undo; on PostgreSQL it returns them as they are.
-func checkpointed(st *sqlstore.Store, pg bool, vs ...undoable) []undoable {
+func checkpointedUndos(st *sqlstore.Store, pg bool, vs ...undoable) []undoable {
 	if pg {
 		return vs
 	}
@@ -391,7 +391,7 @@ func BenchmarkReconcile(b *testing.B) {
 					}
 				}
 			}
-			med := pairedUndo(b, checkpointed(st, tg.pg,
+			med := pairedUndo(b, checkpointedUndos(st, tg.pg,
 				undoable{variant{"DryRun", reconcile(true)}, nil},
 				undoable{variant{"Baseline", baseline}, nil},
 				undoable{variant{"Real", reconcile(false)}, restore},
@@ -606,7 +606,7 @@ func BenchmarkPurge(b *testing.B) {
 				}
 				deleteHistory(b, st, tg.pg, "+1427")
 			}
-			pairedUndo(b, checkpointed(st, tg.pg, undoable{variant{"Purge", purge}, undoPurge}, undoable{variant{"Baseline", baseline}, undoBaseline})...)
+			pairedUndo(b, checkpointedUndos(st, tg.pg, undoable{variant{"Purge", purge}, undoPurge}, undoable{variant{"Baseline", baseline}, undoBaseline})...)
 			wantCountsMatchRows(b, st, "after", purgeTenants()...)
 		})
 	}

@@ -163,19 +163,15 @@ func benchBatch(b *testing.B, rows int) {
 	b.Run("StoreNoCounts", store(sqlstore.CountOff, true))
 	b.Run("StoreCountRows", store(sqlstore.CountRows, true))
 	b.Run("StoreCountSlots", store(sqlstore.CountSlots, true))
-	b.Run("RawLocked", func(b *testing.B) {
-		q := rawLockedSQL(t)
-		from := []int16{2}
-		run(b, func(b *testing.B, batch []string) {
-			wantRows(b, len(batch), func() (*sql.Rows, error) { return db.Query(q, batch, int16(3), time.Now(), from) })
-		})
-	})
-	b.Run("RawLockedHistory", func(b *testing.B) {
-		q := rawLockedHistorySQL(t, st.HistoryTableName())
-		run(b, func(b *testing.B, batch []string) {
+	// raw moves a batch with a hand-written statement q of rawLockedSQL's
+	// arguments.
+	raw := func(q string) func(b *testing.B, batch []string) {
+		return func(b *testing.B, batch []string) {
 			wantRows(b, len(batch), func() (*sql.Rows, error) { return db.Query(q, batch, int16(3), time.Now(), []int16{2}) })
-		})
-	})
+		}
+	}
+	b.Run("RawLocked", func(b *testing.B) { run(b, raw(rawLockedSQL(t))) })
+	b.Run("RawLockedHistory", func(b *testing.B) { run(b, raw(rawLockedHistorySQL(t, st.HistoryTableName()))) })
 	b.Run("RawAny", func(b *testing.B) {
 		q := "UPDATE " + t + " SET status = 3, status_changed_at = $1 WHERE telephone_number = ANY($2) AND status = 2 RETURNING telephone_number"
 		run(b, func(b *testing.B, batch []string) {
@@ -187,11 +183,6 @@ func benchBatch(b *testing.B, rows int) {
 	// ratios of their medians, with the machine's load falling on all of
 	// them alike.
 	b.Run("Paired", func(b *testing.B) {
-		raw := func(q string) func(b *testing.B, batch []string) {
-			return func(b *testing.B, batch []string) {
-				wantRows(b, len(batch), func() (*sql.Rows, error) { return db.Query(q, batch, int16(3), time.Now(), []int16{2}) })
-			}
-		}
 		forget(b)
 		pairedBatches(b, batches, reset,
 			batchMove{"Store", move(sqlstore.CountInserts, true)},
@@ -205,28 +196,26 @@ func benchBatch(b *testing.B, rows int) {
 // rawLockedSQL is the hand-written batch: $1 the numbers, $2 the new
 // status, $3 the time, $4 the From statuses. It returns one row per stored
 // number: number, Operator Connect, old status, moved.
-func rawLockedSQL(t string) string {
-	return "WITH req AS (SELECT telephone_number, operator_connect, status FROM " + t +
-		" WHERE telephone_number = ANY($1) ORDER BY telephone_number FOR NO KEY UPDATE)," +
-		" upd AS (UPDATE " + t + " AS t SET status = $2, status_changed_at = $3 FROM req" +
-		" WHERE t.telephone_number = req.telephone_number AND req.operator_connect AND req.status = ANY($4)" +
-		" RETURNING t.telephone_number)" +
-		" SELECT req.telephone_number, req.operator_connect, req.status, upd.telephone_number IS NOT NULL" +
-		" FROM req LEFT JOIN upd ON upd.telephone_number = req.telephone_number"
-}
+func rawLockedSQL(t string) string { return rawLockedStatement(t, "", "") }
 
 // rawLockedHistorySQL is rawLockedSQL that also writes the moved numbers'
 // events (action readyForRemoval, no trace id or actor) in the same
 // statement, as one multi-row insert: the hand-written batch doing the
 // store's work but for the counts.
 func rawLockedHistorySQL(t, h string) string {
+	return rawLockedStatement(t, ", t.ms_tenant_id, req.status AS old",
+		", ev AS (INSERT INTO "+h+" (telephone_number, ms_tenant_id, action, from_status, to_status, at)"+
+			" SELECT telephone_number, ms_tenant_id, 'readyForRemoval', old, $2, $3 FROM upd)")
+}
+
+// rawLockedStatement is the hand-written batch with more columns returned
+// by its UPDATE (upd) and more CTEs after it.
+func rawLockedStatement(t, updCols, more string) string {
 	return "WITH req AS (SELECT telephone_number, operator_connect, status FROM " + t +
 		" WHERE telephone_number = ANY($1) ORDER BY telephone_number FOR NO KEY UPDATE)," +
 		" upd AS (UPDATE " + t + " AS t SET status = $2, status_changed_at = $3 FROM req" +
 		" WHERE t.telephone_number = req.telephone_number AND req.operator_connect AND req.status = ANY($4)" +
-		" RETURNING t.telephone_number, t.ms_tenant_id, req.status AS old)," +
-		" ev AS (INSERT INTO " + h + " (telephone_number, ms_tenant_id, action, from_status, to_status, at)" +
-		" SELECT telephone_number, ms_tenant_id, 'readyForRemoval', old, $2, $3 FROM upd)" +
+		" RETURNING t.telephone_number" + updCols + ")" + more +
 		" SELECT req.telephone_number, req.operator_connect, req.status, upd.telephone_number IS NOT NULL" +
 		" FROM req LEFT JOIN upd ON upd.telephone_number = req.telephone_number"
 }
