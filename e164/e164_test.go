@@ -2,6 +2,7 @@ package e164_test
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -247,5 +248,36 @@ func TestKey(t *testing.T) {
 	}
 	if e164.Number("+4420718387").Key() == e164.Number("+44207183870").Key() {
 		t.Error("numbers of different lengths share a key")
+	}
+}
+
+// TestKeyEveryLength checks Key against strconv for every length and digit
+// in every position, and Parse against the plain per-byte rule for a
+// non-digit in every position.
+func TestKeyEveryLength(t *testing.T) {
+	for digits := e164.MinDigits; digits <= e164.MaxDigits; digits++ {
+		for pos := 1; pos <= digits; pos++ {
+			for d := byte('0'); d <= '9'; d++ {
+				b := []byte("+1" + strings.Repeat("7", digits-1))
+				if pos > 1 || d != '0' {
+					b[pos] = d
+				}
+				n := e164.Number(b)
+				want, err := strconv.ParseUint(string(b[1:]), 10, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := n.Key(); got != want {
+					t.Errorf("%s.Key() = %d, want %d", n, got, want)
+				}
+			}
+			for _, c := range []byte{'/', ':', ' ', 0, 0x80, 0xff, 'a', '0' - 1 + 0x80} {
+				b := []byte("+1" + strings.Repeat("7", digits-1))
+				b[pos] = c
+				if _, err := e164.Parse(string(b)); err == nil {
+					t.Errorf("Parse(%q) accepted a non-digit at %d", b, pos)
+				}
+			}
+		}
 	}
 }

@@ -3,6 +3,7 @@ package e164_test
 import (
 	"errors"
 	"regexp"
+	"strconv"
 	"testing"
 	"unicode/utf8"
 
@@ -50,6 +51,9 @@ func FuzzParse(f *testing.F) {
 			}
 			if string(got) != s {
 				t.Fatalf("Parse(%q) = %q, want the input unchanged", s, got)
+			}
+			if k, _ := strconv.ParseUint(s[1:], 10, 64); got.Key() != k {
+				t.Fatalf("%s.Key() = %d, want %d", got, got.Key(), k)
 			}
 		} else {
 			if want {

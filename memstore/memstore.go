@@ -547,11 +547,22 @@ func (s *Store) applyChunk(out []removal.Outcome, numbers []e164.Number, c remov
 	audit := s.internAudit(au)
 	all := &s.all
 	tenant, st := int32(-1), int32(0) // the stamp of the last tenant's events
-	for _, n := range numbers {
+	// All lookups first, then the changes: the lookups of a chunk do not
+	// depend on each other, so their cache misses overlap instead of
+	// queuing behind each change.
+	var ids [removal.ChunkSize]int32
+	for i, n := range numbers {
 		// The numbers are valid (the contract says so): their keys are
 		// theirs alone.
 		id, ok := s.numbers.get(n.Key())
 		if !ok {
+			id = -1
+		}
+		ids[i] = id
+	}
+	for i := range numbers {
+		id := ids[i]
+		if id < 0 {
 			out = append(out, removal.Outcome{})
 			continue
 		}

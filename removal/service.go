@@ -128,9 +128,9 @@ func (c Change) Allows(s NumberStatus) bool {
 
 // Outcome is what a store found, and did, for one number of Apply.
 type Outcome struct {
+	Status          NumberStatus // its status before the attempt
 	Found           bool         // the number is in the store
 	OperatorConnect bool         // it is associated with an Operator Connect customer
-	Status          NumberStatus // its status before the attempt
 	Changed         bool         // its status was changed
 }
 
