@@ -53,7 +53,16 @@ type Problem struct {
 // matches ErrInvalidRequest.
 type ValidationError struct {
 	Problems []Problem
+	// Unlisted is how many more invalid telephone numbers were found than
+	// Problems lists: Reconcile, whose list may hold a million numbers,
+	// lists the first MaxListedNumberProblems of them.
+	Unlisted int
 }
+
+// MaxListedNumberProblems is how many invalid telephone numbers a
+// ValidationError of Reconcile lists at most; it counts the others in
+// Unlisted. The batch actions, at most MaxBatchSize numbers, list them all.
+const MaxListedNumberProblems = 100
 
 // Error lists every problem: field, value and message.
 func (e *ValidationError) Error() string {
@@ -66,6 +75,11 @@ func (e *ValidationError) Error() string {
 		b.WriteString(p.Field)
 		b.WriteString(": ")
 		b.WriteString(p.Message)
+	}
+	if e.Unlisted > 0 {
+		b.WriteString("; and ")
+		b.WriteString(strconv.Itoa(e.Unlisted))
+		b.WriteString(" more invalid telephone numbers")
 	}
 	return b.String()
 }

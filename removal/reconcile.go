@@ -25,9 +25,6 @@ const (
 // reconcilePage is how many stored numbers Reconcile reads at a time.
 const reconcilePage = 10_000
 
-// maxListedProblems bounds the problems a bad acquired list reports.
-const maxListedProblems = 100
-
 // ReconcileRequest asks Reconcile to compare one tenant's stored Operator
 // Connect numbers with the complete list of numbers Operator Connect
 // reports as acquired for it.
@@ -129,7 +126,8 @@ func (e *GuardError) Is(target error) bool { return target == ErrReconcileGuard 
 // ClearReappeared, clears the MarkedForRemoval numbers present in it).
 //
 // The request is validated whole first (a *ValidationError, nothing read
-// or changed). Changes go through the batch actions MarkForRemoval and
+// or changed; it lists the first MaxListedNumberProblems invalid numbers
+// and counts the others in Unlisted). Changes go through the batch actions MarkForRemoval and
 // ClearRemovalStatus in batches of at most MaxBatchSize, compare-and-set
 // like every batch, with their history events; a number that changed
 // between the diff and its batch is not overwritten but reported in
@@ -234,6 +232,7 @@ func validateReconcile(req ReconcileRequest) (string, []uint64, int, error) {
 		tenant = t
 	}
 	var keys []uint64
+	bad := 0 // invalid numbers
 	if n := len(req.TelephoneNumbers); n > MaxAcquiredNumbers {
 		// Too long a list is reported without examining its elements.
 		problems = append(problems, Problem{Field: "telephoneNumbers", Index: -1,
@@ -241,21 +240,16 @@ func validateReconcile(req ReconcileRequest) (string, []uint64, int, error) {
 			Message: "telephoneNumbers holds " + strconv.Itoa(n) + " numbers; the acquired list may hold at most " + strconv.Itoa(MaxAcquiredNumbers)})
 	} else {
 		keys = make([]uint64, 0, n)
-		bad := 0
 		for i, s := range req.TelephoneNumbers {
 			n, err := e164.Parse(s)
 			if err != nil {
-				if bad++; bad <= maxListedProblems {
+				if bad++; bad <= MaxListedNumberProblems {
 					problems = append(problems, Problem{Field: elementField(i), Index: i, Value: s, Code: CodeInvalidTelephoneNumber,
 						Message: quote(s) + " is not a valid E.164 number: " + reasonOf(err)})
 				}
 				continue
 			}
 			keys = append(keys, n.Key())
-		}
-		if bad > maxListedProblems {
-			problems = append(problems, Problem{Field: "telephoneNumbers", Index: -1, Code: CodeInvalidTelephoneNumber,
-				Message: strconv.Itoa(bad) + " numbers are not valid E.164; the first " + strconv.Itoa(maxListedProblems) + " are listed"})
 		}
 	}
 	pct := DefaultMaxMarkPercent
@@ -268,7 +262,7 @@ func validateReconcile(req ReconcileRequest) (string, []uint64, int, error) {
 		}
 	}
 	if problems != nil {
-		return "", nil, 0, &ValidationError{Problems: problems}
+		return "", nil, 0, &ValidationError{Problems: problems, Unlisted: max(bad-MaxListedNumberProblems, 0)}
 	}
 	slices.Sort(keys)
 	return tenant, slices.Compact(keys), pct, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +26,6 @@ func TestReconcileValidation(t *testing.T) {
 			manyWant = append(manyWant, problem{fmt.Sprintf("telephoneNumbers[%d]", i), manyBad[i], removal.CodeInvalidTelephoneNumber, i})
 		}
 	}
-	manyWant = append(manyWant, problem{"telephoneNumbers", "", removal.CodeInvalidTelephoneNumber, -1})
 	tooMany := slices.Repeat([]string{"+14255550000"}, removal.MaxAcquiredNumbers+1)
 	for _, tc := range []struct {
 		name string
@@ -62,6 +62,18 @@ func TestReconcileValidation(t *testing.T) {
 			rep, err := svc.Reconcile(t.Context(), tc.req)
 			wantProblems(t, err, tc.want...)
 			wantProblems(t, removal.ValidateReconcile(tc.req), tc.want...)
+			// The invalid numbers beyond those listed are counted.
+			wantUnlisted := 0
+			if tc.name == "ManyBadNumbers" {
+				wantUnlisted = len(manyBad) - removal.MaxListedNumberProblems
+			}
+			var ve *removal.ValidationError
+			if errors.As(err, &ve) && ve.Unlisted != wantUnlisted {
+				t.Errorf("Unlisted %d, want %d", ve.Unlisted, wantUnlisted)
+			}
+			if wantUnlisted > 0 && !strings.HasSuffix(err.Error(), "; and 50 more invalid telephone numbers") {
+				t.Errorf("error %q does not count the numbers not listed", err)
+			}
 			if d := cmp.Diff(removal.ReconcileReport{}, rep); d != "" {
 				t.Errorf("report not zero (-want +got):\n%s", d)
 			}

@@ -62,9 +62,12 @@
 // of the route's fields (the list route: msTenantId, acquiredNumberStatus,
 // pageNumber, pageSize, after; history: the number, pageNumber, pageSize;
 // reconcile: msTenantId, telephoneNumbers, maxMarkPercent; purge:
-// olderThanDays, limit, msTenantId). A body that is not a JSON object of
-// the route's member types is one problem (InvalidRequestBody), without
-// errors; an empty or null body has the problems of an empty object
+// olderThanDays, limit, msTenantId). One exception bounds the answer to a
+// reconcile list of up to a million numbers: errors lists its first
+// removal.MaxListedNumberProblems (100) invalid numbers, and detail counts
+// every problem and says how many numbers it left out. A body that is not
+// a JSON object of the route's member types is one problem
+// (InvalidRequestBody), without errors; an empty or null body has the problems of an empty object
 // (NullRequestBody for each required member).
 //
 // # Order of checks (POST)

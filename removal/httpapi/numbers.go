@@ -368,7 +368,11 @@ func (h *Handler) failAll(ex *exchange, r *http.Request, own []removal.Problem, 
 		return i
 	}
 	slices.SortStableFunc(problems, func(a, b removal.Problem) int { return rank(a) - rank(b) })
-	h.fail(ex, r, &removal.ValidationError{Problems: problems}, 0)
+	all := &removal.ValidationError{Problems: problems}
+	if ve := (*removal.ValidationError)(nil); errors.As(validate, &ve) {
+		all.Unlisted = ve.Unlisted
+	}
+	h.fail(ex, r, all, 0)
 }
 
 func (h *Handler) serveReconcile(ex *exchange, r *http.Request) {

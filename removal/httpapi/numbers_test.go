@@ -395,6 +395,21 @@ func TestReconcileRoute(t *testing.T) {
 		if len(p.Errors) != 2 || p.Errors["telephoneNumbers[1]"] == nil || p.Errors["telephoneNumbers[2]"] == nil {
 			t.Errorf("errors %v, want telephoneNumbers[1] and [2]", p.Errors)
 		}
+		// An empty tenant is worded as every other bad tenant.
+		if p := problem(t, f.post(t, httpapi.RouteReconcile, `{"msTenantId":"","telephoneNumbers":[]}`)); p.Detail != removal.TenantIDMessage {
+			t.Errorf("empty tenant: detail %q, want %q", p.Detail, removal.TenantIDMessage)
+		}
+		// A list with more invalid numbers than are listed says how many
+		// there are and how many errors holds.
+		var bad []string
+		for i := range 150 {
+			bad = append(bad, `"x`+strconv.Itoa(i)+`"`)
+		}
+		p = problem(t, f.post(t, httpapi.RouteReconcile, `{"msTenantId":"`+tenantC+`","telephoneNumbers":[`+strings.Join(bad, ",")+`],"maxMarkPercent":101}`))
+		wantDetail := `The request has 151 problems; errors lists 101 of them (50 more invalid telephone numbers are not listed); the first: "x0" is not a valid E.164 number: contains 'x' at position 0`
+		if p.Detail != wantDetail || len(p.Errors) != 101 || p.Errors["telephoneNumbers[99]"] == nil || p.Errors["maxMarkPercent"] == nil {
+			t.Errorf("150 bad numbers: detail %q, %d members of errors\nwant %q, 101 members", p.Detail, len(p.Errors), wantDetail)
+		}
 		rec := f.do(t, http.MethodPost, httpapi.RouteReconcile, "text/plain", "{}")
 		if rec.Code != http.StatusUnsupportedMediaType {
 			t.Errorf("text/plain: %d", rec.Code)

@@ -208,10 +208,14 @@ const internalDetail = "An internal error occurred. Quote the errorTicket when r
 func validationProblem(ex *exchange, ve *removal.ValidationError) Problem {
 	first := ve.Problems[0]
 	detail := cutMessage(first)
-	if first.Code == removal.CodeInvalidTenantID && first.Value != "" { // not the repeated-parameter problem
+	if first.Code == removal.CodeInvalidTenantID && strings.HasPrefix(first.Message, removal.TenantIDMessage) { // not the repeated-parameter problem
 		detail = removal.TenantIDMessage // the platform's own wording; errors has the value
 	}
-	if n := len(ve.Problems); n > 1 {
+	switch n := len(ve.Problems); {
+	case ve.Unlisted > 0:
+		detail = "The request has " + strconv.Itoa(n+ve.Unlisted) + " problems; errors lists " + strconv.Itoa(n) +
+			" of them (" + strconv.Itoa(ve.Unlisted) + " more invalid telephone numbers are not listed); the first: " + detail
+	case n > 1:
 		detail = "The request has " + strconv.Itoa(n) + " problems, all listed in errors; the first: " + detail
 	}
 	p := newProblem(ex, first.Code, detail)
