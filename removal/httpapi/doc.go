@@ -55,7 +55,7 @@
 //
 // When a request has several validation problems, errorCode is the first
 // one's, detail says how many there are and quotes the first, and errors
-// lists them all: those of the query or body as read (a value that is not
+// lists them all, its members in the order of the problems: those of the query or body as read (a value that is not
 // an integer, a parameter given twice) and those of the domain's rules on
 // the values that could be read (a bad tenant, a bad number): a missing
 // member (NullRequestBody) first, then in the order

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -745,4 +746,39 @@ func TestBodyEdges(t *testing.T) {
 			t.Errorf("instance %q, want %q", p.Instance, httpapi.RouteSummary)
 		}
 	})
+}
+
+// TestErrorsInProblemOrder checks that the members of errors come in the
+// order of the problems (telephoneNumbers[2] before [10]; purge's fields in
+// the route's order), not sorted as text.
+func TestErrorsInProblemOrder(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct{ route, body, want string }{
+		{httpapi.RouteReadyForRemoval, `{"telephoneNumbers":["a","+14255551212","b","+14255551213","c","+14255551214","+14255551215","+14255551216","+14255551217","+14255551218","d","e"]}`,
+			"telephoneNumbers[0] telephoneNumbers[2] telephoneNumbers[4] telephoneNumbers[10] telephoneNumbers[11]"},
+		{httpapi.RoutePurge, `{"olderThanDays":-1,"limit":0,"msTenantId":"x"}`, "olderThanDays limit msTenantId"},
+	}
+	for _, tt := range tests {
+		rec := f.post(t, tt.route, tt.body)
+		var raw struct {
+			Errors json.RawMessage `json:"errors"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &raw); err != nil {
+			t.Fatal(err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw.Errors))
+		var keys []string
+		dec.Token() // {
+		for dec.More() {
+			k, _ := dec.Token()
+			keys = append(keys, k.(string))
+			var v []string
+			if err := dec.Decode(&v); err != nil || len(v) == 0 {
+				t.Fatalf("%s: errors[%v] = %v, %v", tt.route, k, v, err)
+			}
+		}
+		if got := strings.Join(keys, " "); got != tt.want {
+			t.Errorf("%s: errors members %q, want %q", tt.route, got, tt.want)
+		}
+	}
 }

@@ -203,6 +203,9 @@ type exchange struct {
 	success   int
 	internal  error // logged at Error level with the ticket, never sent
 	head      bool  // a HEAD request: headers only
+	// errorOrder is the members of a validation problem's errors in the
+	// order of its problems (see validationProblem).
+	errorOrder []string
 	// ctx is the context of the limiter and the service (see workContext).
 	ctx context.Context
 }

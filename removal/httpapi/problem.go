@@ -168,8 +168,36 @@ func newProblem(ex *exchange, code, detail string) Problem {
 
 // writeProblem sends p. A Problem always marshals, so the error is ignored.
 func writeProblem(ex *exchange, p Problem) {
+	writeBody(ex, p.Status, "application/problem+json", marshalProblem(p, ex.errorOrder))
+}
+
+// marshalProblem encodes p as json.Marshal does, but for the members of
+// errors, which come in order (the members of Errors in the order of their
+// problems: telephoneNumbers[2] before telephoneNumbers[10]) rather than
+// sorted as text.
+func marshalProblem(p Problem, order []string) []byte {
+	errs, report := p.Errors, p.Report
+	if len(errs) == 0 || len(order) != len(errs) {
+		b, _ := json.Marshal(p)
+		return b
+	}
+	p.Errors, p.Report = nil, nil
 	b, _ := json.Marshal(p)
-	writeBody(ex, p.Status, "application/problem+json", b)
+	b = append(b[:len(b)-1], `,"errors":{`...)
+	for i, k := range order {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		kb, _ := json.Marshal(k)
+		vb, _ := json.Marshal(errs[k])
+		b = append(append(append(b, kb...), ':'), vb...)
+	}
+	b = append(b, '}')
+	if report != nil {
+		rb, _ := json.Marshal(report)
+		b = append(append(b, `,"report":`...), rb...)
+	}
+	return append(b, '}')
 }
 
 // writeJSON sends a 200 application/json body.
@@ -220,7 +248,11 @@ func validationProblem(ex *exchange, ve *removal.ValidationError) Problem {
 	}
 	p := newProblem(ex, first.Code, detail)
 	p.Errors = make(map[string][]string, len(ve.Problems))
+	ex.errorOrder = ex.errorOrder[:0]
 	for _, q := range ve.Problems {
+		if p.Errors[q.Field] == nil {
+			ex.errorOrder = append(ex.errorOrder, q.Field)
+		}
 		p.Errors[q.Field] = append(p.Errors[q.Field], cutMessage(q))
 	}
 	return p
