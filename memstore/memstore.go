@@ -49,9 +49,6 @@
 //     memory there is no transaction to keep small.
 //   - An event of a replace import that moves a number to another tenant
 //     names the new tenant.
-//   - A StatusChangedAt must lie within about 290,000 years of 1970 (the
-//     microseconds must fit an int64; PostgreSQL keeps less); Import and
-//     Put refuse others with store.ErrInvalidNumber.
 //   - A tenant, once named, keeps its (empty) counters and indexes after
 //     its last number goes: tenants are few.
 package memstore
@@ -60,7 +57,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -139,13 +135,6 @@ func (sl *slab) release(id int32) {
 	*sl.at(id) = record{}
 	sl.free = append(sl.free, id)
 }
-
-// Times a record can hold: those whose microseconds since the Unix epoch
-// fit an int64, from about 290,000 BC to 290,000 AD (PostgreSQL keeps less).
-var (
-	minTime = time.UnixMicro(math.MinInt64).UTC()
-	maxTime = time.UnixMicro(math.MaxInt64).UTC()
-)
 
 // scope is what the store keeps per tenant, and for all numbers.
 type scope struct {
@@ -254,15 +243,12 @@ func (s *Store) Import(ctx context.Context, numbers []store.Number, opts store.I
 	if err := ctx.Err(); err != nil {
 		return store.ImportResult{}, err
 	}
+	if opts.Mode != store.Merge && opts.Mode != store.Replace {
+		return store.ImportResult{}, fmt.Errorf("memstore: import: unknown mode %s", opts.Mode)
+	}
 	norm, err := store.NormalizeAll(numbers)
 	if err != nil {
 		return store.ImportResult{}, fmt.Errorf("memstore: import: %w", err)
-	}
-	for i, n := range norm {
-		if n.StatusChangedAt.Before(minTime) || n.StatusChangedAt.After(maxTime) {
-			return store.ImportResult{}, fmt.Errorf("memstore: import: numbers[%d]: %w: %s: statusChangedAt %v is out of range",
-				i, store.ErrInvalidNumber, n.TelephoneNumber, n.StatusChangedAt)
-		}
 	}
 	t := opts.At
 	if t.IsZero() {

@@ -136,32 +136,6 @@ func TestPutCopies(t *testing.T) {
 	}
 }
 
-// TestTimeRange checks the decision that a change time whose microseconds
-// do not fit an int64 is refused, all or nothing.
-func TestTimeRange(t *testing.T) {
-	st := memstore.New()
-	far := time.Date(300000, 1, 1, 0, 0, 0, 0, time.UTC)
-	_, err := st.Import(t.Context(), []store.Number{
-		{TelephoneNumber: "+14255551212", MSTenantID: tenant, Status: removal.Active},
-		{TelephoneNumber: "+14255551213", MSTenantID: tenant, Status: removal.Active, StatusChangedAt: far},
-	}, store.ImportOptions{})
-	if !errors.Is(err, store.ErrInvalidNumber) {
-		t.Fatalf("Import with a time in the year 300000: %v, want store.ErrInvalidNumber", err)
-	}
-	if _, err := st.Get(t.Context(), "+14255551212"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("a refused Import stored a number: %v", err)
-	}
-	// The earliest and the latest times a record can hold come back whole.
-	for _, at := range []time.Time{time.Date(-200000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(200000, 12, 31, 23, 59, 59, 999999000, time.UTC), {}} {
-		if err := st.Put(t.Context(), store.Number{TelephoneNumber: "+14255551212", MSTenantID: tenant, StatusChangedAt: at}); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := st.Get(t.Context(), "+14255551212"); err != nil || !got.StatusChangedAt.Equal(at) || got.StatusChangedAt != at.UTC() {
-			t.Errorf("StatusChangedAt %v came back as %v, %v", at, got.StatusChangedAt, err)
-		}
-	}
-}
-
 // TestNotE164 checks that reads and deletes given text that is not E.164
 // find nothing, whatever its digits.
 func TestNotE164(t *testing.T) {

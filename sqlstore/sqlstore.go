@@ -317,7 +317,13 @@ func (s *Store) PruneHistory(ctx context.Context, before time.Time) (int, error)
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	k, err := s.drv.prune(ctx, before.UTC().Truncate(time.Microsecond))
+	// Events are kept to the microsecond: a cut inside one is the next, so
+	// that an event at T is pruned by any before after T.
+	cut := before.UTC().Truncate(time.Microsecond)
+	if cut.Before(before) {
+		cut = cut.Add(time.Microsecond)
+	}
+	k, err := s.drv.prune(ctx, cut)
 	if err != nil {
 		return k, storeErr(ctx, "prune history", err)
 	}

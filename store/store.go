@@ -117,8 +117,17 @@ type Store interface {
 // Normalize checks one record and returns it in canonical form: the telephone
 // number strictly E.164, the tenant ID a GUID (any accepted form, stored
 // lower-case without braces), the status one of the four, and StatusChangedAt
-// in UTC truncated to microseconds (the precision every backend keeps).
+// from MinStatusChangedAt to MaxStatusChangedAt (years 1 to 9999, which
+// RFC 3339 and so the JSON answers can write), in UTC truncated to
+// microseconds (the precision every backend keeps).
 func Normalize(n Number) (Number, error) { return normalize(n, nil) }
+
+// The range of StatusChangedAt, in every backend. The zero time.Time is
+// its first instant.
+var (
+	MinStatusChangedAt = time.Time{}.UTC()
+	MaxStatusChangedAt = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+)
 
 // normalize is Normalize with an optional cache of canonical tenant IDs.
 func normalize(n Number, tenants map[string]string) (Number, error) {
@@ -140,6 +149,9 @@ func normalize(n Number, tenants map[string]string) (Number, error) {
 		return Number{}, fmt.Errorf("%w: %s: status %d is not one of 0-3", ErrInvalidNumber, n.TelephoneNumber, int(n.Status))
 	}
 	n.StatusChangedAt = n.StatusChangedAt.UTC().Truncate(time.Microsecond)
+	if n.StatusChangedAt.Before(MinStatusChangedAt) || n.StatusChangedAt.After(MaxStatusChangedAt) {
+		return Number{}, fmt.Errorf("%w: %s: statusChangedAt %v is outside years 1 to 9999", ErrInvalidNumber, n.TelephoneNumber, n.StatusChangedAt)
+	}
 	return n, nil
 }
 

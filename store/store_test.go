@@ -44,6 +44,8 @@ func TestNormalizeAll(t *testing.T) {
 		{"bad cached tenant form still checked", "numbers[1]: ", []store.Number{
 			{TelephoneNumber: "+14255551212", MSTenantID: canon}, {TelephoneNumber: "+14255551213", MSTenantID: canon + "}"}}},
 		{"bad status", "status 4", []store.Number{{TelephoneNumber: "+14255551212", MSTenantID: canon, Status: 4}}},
+		{"before year 1", "outside years 1 to 9999", []store.Number{{TelephoneNumber: "+14255551212", MSTenantID: canon, StatusChangedAt: store.MinStatusChangedAt.Add(-time.Microsecond)}}},
+		{"after year 9999", "outside years 1 to 9999", []store.Number{{TelephoneNumber: "+14255551212", MSTenantID: canon, StatusChangedAt: store.MaxStatusChangedAt.Add(time.Microsecond)}}},
 	}
 	for _, c := range bad {
 		t.Run(c.name, func(t *testing.T) {

@@ -58,7 +58,12 @@ var putTime = time.Date(2025, 3, 4, 5, 6, 7, 890123456, time.FixedZone("UTC-05",
 
 // rec is a fixture record.
 func rec(n e164.Number, tenant string, oc bool, s removal.NumberStatus) store.Number {
-	return store.Number{TelephoneNumber: n, MSTenantID: tenant, OperatorConnect: oc, Status: s, StatusChangedAt: putTime}
+	return recAt(n, tenant, oc, s, putTime)
+}
+
+// recAt is rec with its StatusChangedAt.
+func recAt(n e164.Number, tenant string, oc bool, s removal.NumberStatus, at time.Time) store.Number {
+	return store.Number{TelephoneNumber: n, MSTenantID: tenant, OperatorConnect: oc, Status: s, StatusChangedAt: at}
 }
 
 // normalized is what Get must return for a record given to Put, per the

@@ -301,6 +301,22 @@ func testHistory(t *testing.T, newStore func(t *testing.T) store.Store) {
 		wantStored(t, st, normalized(r1))
 	})
 
+	// The store itself, called with a cut inside a microsecond: events are
+	// kept to the microsecond, so an event at T is older than T + 500ns.
+	t.Run("PruneHistoryInsideAMicrosecond", func(t *testing.T) {
+		st := newStore(t)
+		t1 := importAt.UTC().Truncate(time.Microsecond)
+		mustImport(t, t.Context(), st, store.Merge, t1, rec(num(1), tenantA, true, removal.Active))
+		for _, tc := range []struct {
+			before time.Time
+			want   int
+		}{{t1.Add(-500 * time.Nanosecond), 0}, {t1, 0}, {t1.Add(500 * time.Nanosecond), 1}} {
+			if n, err := st.PruneHistory(t.Context(), tc.before); err != nil || n != tc.want {
+				t.Fatalf("Store.PruneHistory(%v) with an event at %v = %d, %v; want %d", tc.before, t1, n, err, tc.want)
+			}
+		}
+	})
+
 	t.Run("AuditKeptWhole", func(t *testing.T) {
 		st := newStore(t)
 		svc := newService(st)

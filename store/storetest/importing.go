@@ -118,6 +118,9 @@ func testImport(t *testing.T, newStore func(t *testing.T) store.Store) {
 				{"InvalidTenant", rec(num(90), tenantA+"}", true, removal.Active)},
 				{"InvalidStatus", rec(num(90), tenantA, true, removal.NumberStatus(4))},
 				{"Duplicate", rec(num(1), tenantB, true, removal.Active)},
+				// Times JSON's RFC 3339 cannot write (years 1 to 9999 only).
+				{"TimeBeforeYear1", recAt(num(90), tenantA, true, removal.Active, time.Date(-5000, 1, 1, 0, 0, 0, 0, time.UTC))},
+				{"TimeAfterYear9999", recAt(num(90), tenantA, true, removal.Active, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))},
 			} {
 				t.Run(mode.String()+"/"+tc.name, func(t *testing.T) {
 					st := newStore(t)
@@ -143,6 +146,27 @@ func testImport(t *testing.T, newStore func(t *testing.T) store.Store) {
 				})
 			}
 		}
+	})
+
+	// The edges of the time range are stored and read back.
+	t.Run("TimeRangeEdges", func(t *testing.T) {
+		st := newStore(t)
+		first := recAt(num(1), tenantA, true, removal.Active, time.Time{})
+		last := recAt(num(2), tenantA, true, removal.Active, time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC))
+		mustImport(t, t.Context(), st, store.Replace, importAt, first, last)
+		wantStored(t, st, normalized(first))
+		wantStored(t, st, normalized(last))
+	})
+
+	// A mode that is neither Merge nor Replace is refused, nothing stored.
+	t.Run("UnknownMode", func(t *testing.T) {
+		st := newStore(t)
+		res, err := st.Import(t.Context(), []store.Number{rec(num(1), tenantA, true, removal.Active)}, store.ImportOptions{Mode: store.ImportMode(5), At: at})
+		if err == nil || res != (store.ImportResult{}) {
+			t.Fatalf("Import(mode 5) = %+v, %v; want an error", res, err)
+		}
+		wantAbsent(t, st, num(1))
+		wantHistory(t, st, num(1), nil)
 	})
 
 	t.Run("Empty", func(t *testing.T) {
