@@ -365,10 +365,14 @@ func (s *Store) GetMany(ctx context.Context, numbers []e164.Number) ([]store.Num
 }
 
 // ListNumbers implements removal.Store from the ordered indexes: the
-// tenant's, or that of all numbers.
+// tenant's, or that of all numbers. A limit below 1 or a negative offset is
+// an error.
 func (s *Store) ListNumbers(ctx context.Context, q removal.NumberQuery) ([]store.Number, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if q.Limit < 1 || q.Offset < 0 {
+		return nil, fmt.Errorf("memstore: list: limit %d and offset %d: want a limit of at least 1 and an offset of at least 0", q.Limit, q.Offset)
 	}
 	var buf [categories]category
 	cats := buf[:0]
@@ -437,10 +441,14 @@ func (s *Store) ListNumbers(ctx context.Context, q removal.NumberQuery) ([]store
 	return out, nil
 }
 
-// History implements removal.Store.
+// History implements removal.Store. A limit below 1 or a negative offset
+// is an error.
 func (s *Store) History(ctx context.Context, n e164.Number, offset, limit int) ([]removal.Event, int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
+	}
+	if limit < 1 || offset < 0 {
+		return nil, 0, fmt.Errorf("memstore: history: limit %d and offset %d: want a limit of at least 1 and an offset of at least 0", limit, offset)
 	}
 	if _, err := e164.Parse(string(n)); err != nil {
 		return nil, 0, nil // never stored

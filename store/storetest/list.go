@@ -242,6 +242,21 @@ func testList(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
+	// Store arguments outside the contract (Limit > 0, Offset >= 0) are
+	// errors on every backend, not an empty or a whole list.
+	t.Run("ListNumbersOutsideContract", func(t *testing.T) {
+		for _, q := range []removal.NumberQuery{{Limit: 0}, {Limit: -1}, {Limit: 5, Offset: -1}} {
+			if got, err := st.ListNumbers(t.Context(), q); err == nil {
+				t.Errorf("ListNumbers(Limit %d, Offset %d) = %d numbers, nil error; want an error", q.Limit, q.Offset, len(got))
+			}
+		}
+		for _, w := range [][2]int{{0, 0}, {0, -1}, {-1, 5}} {
+			if got, total, err := st.History(t.Context(), fx[0].TelephoneNumber, w[0], w[1]); err == nil {
+				t.Errorf("History(offset %d, limit %d) = %d events of %d, nil error; want an error", w[0], w[1], len(got), total)
+			}
+		}
+	})
+
 	t.Run("Invalid", func(t *testing.T) {
 		for _, tc := range []struct {
 			name string
