@@ -232,11 +232,14 @@ func (s *Store) GetMany(ctx context.Context, numbers []e164.Number) ([]store.Num
 		return nil, err
 	}
 	if len(numbers) == 0 {
-		return nil, nil
+		return []store.Number{}, nil
 	}
 	out, err := s.drv.getMany(ctx, numbers)
 	if err != nil {
 		return nil, storeErr(ctx, "get", err)
+	}
+	if out == nil {
+		out = []store.Number{} // as memstore: none found is an empty list
 	}
 	return out, nil
 }
