@@ -76,6 +76,38 @@ func (n Number) Key() uint64 {
 	return k*100_000_000 + eightDigits(load8(string(n), len(n)-8))
 }
 
+// KeyOf returns the Key of s and true when s has the shape of a Number: a
+// '+' and 1 to MaxDigits digits, the first not 0. Such a key stands for s
+// alone (the country code is not checked); for any other s it returns
+// false, where Key would return a value that may be another number's.
+func KeyOf(s string) (uint64, bool) {
+	if len(s) < 2 || len(s) > 1+MaxDigits || s[0] != '+' || s[1] == '0' {
+		return 0, false
+	}
+	if !digitsOnly(s) {
+		return 0, false
+	}
+	return Number(s).Key(), true
+}
+
+// digitsOnly reports whether every byte of s after its first is a digit:
+// the last eight at once when there are that many, the others one by one.
+func digitsOnly(s string) bool {
+	end := len(s)
+	if len(s) > 8 {
+		if !allDigits(load8(s, len(s)-8)) {
+			return false
+		}
+		end -= 8
+	}
+	for i := 1; i < end; i++ {
+		if s[i]-'0' > 9 { // unsigned: also catches bytes below '0'
+			return false
+		}
+	}
+	return true
+}
+
 // load8 returns s[i:i+8] as a little-endian word: s[i] in the low byte.
 func load8(s string, i int) uint64 {
 	s = s[i : i+8]
@@ -164,19 +196,8 @@ func valid(s string) bool {
 	if len(s) < 1+MinDigits || len(s) > 1+MaxDigits || s[0] != '+' || s[1] == '0' {
 		return false
 	}
-	// The last eight bytes at once when they are all digits' places (8 or
-	// more digits), the others one by one.
-	end := len(s)
-	if len(s) > 8 {
-		if !allDigits(load8(s, len(s)-8)) {
-			return false
-		}
-		end -= 8
-	}
-	for i := 1; i < end; i++ {
-		if s[i]-'0' > 9 { // unsigned: also catches bytes below '0'
-			return false
-		}
+	if !digitsOnly(s) {
+		return false
 	}
 	d1, d2, d3 := int(s[1]-'0'), int(s[2]-'0'), int(s[3]-'0')
 	// Country codes are prefix-free, so at most one of these is assigned.

@@ -281,3 +281,16 @@ func TestKeyEveryLength(t *testing.T) {
 		}
 	}
 }
+
+func TestKeyOf(t *testing.T) {
+	for s, want := range map[string]uint64{"+1": 1, "+14255551212": 14255551212, "+999999999999999": 999999999999999, "+9": 9} {
+		if k, ok := e164.KeyOf(s); !ok || k != want {
+			t.Errorf("KeyOf(%q) = %d, %t; want %d", s, k, ok, want)
+		}
+	}
+	for _, s := range []string{"", "+", "1", "+0", "+01", "+1425555121:", "+014255551212", "+1425555121/", "+1000000000000000", "+14255551212\x00", " +1", "+1 "} {
+		if k, ok := e164.KeyOf(s); ok {
+			t.Errorf("KeyOf(%q) = %d, true; want false", s, k)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -15,6 +16,9 @@ import (
 // shape is the package's rule without the country-code check, written
 // independently of the package's hand-rolled scanner.
 var shape = regexp.MustCompile(`\A\+[1-9][0-9]{6,14}\z`)
+
+// keyShape is what KeyOf accepts: the shape without the length floor.
+var keyShape = regexp.MustCompile(`\A\+[1-9][0-9]{0,14}\z`)
 
 // reference decides the package's rule the plain way: a regexp, then the
 // 1-3 digit prefixes looked up in libphonenumber's map.
@@ -69,6 +73,14 @@ func FuzzParse(f *testing.F) {
 			if !utf8.ValidString(err.Error()) {
 				t.Fatalf("Parse(%q) message is not valid UTF-8: %q", s, err.Error())
 			}
+		}
+		// KeyOf accepts exactly the shape, and its key is the digits' value.
+		k, ok := e164.KeyOf(s)
+		if ok != keyShape.MatchString(s) {
+			t.Fatalf("KeyOf(%q) ok = %t, want %t", s, ok, !ok)
+		}
+		if want, _ := strconv.ParseUint(strings.TrimPrefix(s, "+"), 10, 64); ok && k != want {
+			t.Fatalf("KeyOf(%q) = %d, want %d", s, k, want)
 		}
 		// Each policy accepts a subset of what Parse accepts, and passes
 		// Parse's errors through unchanged.

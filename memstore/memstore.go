@@ -546,11 +546,15 @@ func (s *Store) applyChunk(out []removal.Outcome, numbers []e164.Number, c remov
 	// queuing behind each change.
 	var ids [removal.ChunkSize]int32
 	for i, n := range numbers {
-		// The numbers are valid (the contract says so): their keys are
-		// theirs alone.
-		id, ok := s.numbers.get(n.Key())
-		if !ok {
-			id = -1
+		// Only the shape is checked: the contract says the numbers are
+		// valid, but a key read from text of another shape could be
+		// another number's.
+		k, ok := e164.KeyOf(string(n))
+		id := int32(-1)
+		if ok {
+			if v, found := s.numbers.get(k); found {
+				id = v
+			}
 		}
 		ids[i] = id
 	}

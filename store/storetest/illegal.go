@@ -70,6 +70,27 @@ func testIllegalChanges(t *testing.T, newStore func(t *testing.T) store.Store) {
 			}
 		})
 	}
+	// Numbers that are not E.164, given to Store.Apply directly (outside
+	// its contract), are not found, and never stand for another number:
+	// "+1425000001:" and "+014250000020" have the digits' value of
+	// num(20) when read without checking.
+	t.Run("InvalidNumbersTouchNothing", func(t *testing.T) {
+		st := newStore(t)
+		r := rec(num(20), tenantA, true, removal.MarkedForRemoval)
+		mustPut(t, st, r)
+		a := removal.ReadyForRemovalAction
+		bad := []e164.Number{"+1425000001:", "+014250000020", "+1425000002\x00", "14250000020", "+1425000002O"}
+		out, err := st.Apply(t.Context(), bad, removal.Change{From: a.From(), To: a.To(), At: at, Event: a.Event()})
+		if err != nil || len(out) != len(bad) {
+			t.Fatalf("Apply = %v, %v; want %d outcomes", out, err, len(bad))
+		}
+		for i, o := range out {
+			if o != (removal.Outcome{}) {
+				t.Errorf("%q: outcome %+v, want not found", bad[i], o)
+			}
+		}
+		wantStored(t, st, normalized(r))
+	})
 	// Every action's own change, and each of its From statuses alone, is legal.
 	for _, a := range removal.Actions() {
 		if err := (removal.Change{From: a.From(), To: a.To(), At: at, Event: a.Event()}).Validate(); err != nil {
