@@ -140,7 +140,8 @@ func (s *Store) TableName() string { return s.names.numbers }
 func (s *Store) HistoryTableName() string { return s.names.history }
 
 // Apply implements removal.Store. A change that is not a move of a batch
-// action (removal.Change.Validate) is refused with nothing applied. See the
+// action (removal.Change.Validate) is refused with nothing applied; text
+// that is not E.164 among the numbers is not found and never sent. See the
 // package doc for how each database runs a batch.
 func (s *Store) Apply(ctx context.Context, numbers []e164.Number, c removal.Change) ([]removal.Outcome, error) {
 	if err := ctx.Err(); err != nil {
@@ -153,11 +154,47 @@ func (s *Store) Apply(ctx context.Context, numbers []e164.Number, c removal.Chan
 		return []removal.Outcome{}, nil
 	}
 	c.At = c.At.UTC().Truncate(time.Microsecond)
-	out, err := s.drv.apply(ctx, numbers, c, removal.AuditFrom(ctx))
+	out, err := onValid(numbers, func(valid []e164.Number) ([]removal.Outcome, error) {
+		return s.drv.apply(ctx, valid, c, removal.AuditFrom(ctx))
+	})
 	if err != nil {
 		return out, storeErr(ctx, "apply", err)
 	}
 	return out, nil
+}
+
+// onValid runs a batch on the numbers that are E.164 and gives the others
+// Outcome{} (never stored, so not found), in the order of numbers: the
+// contract says all are valid, but text that is not (a NUL, say) must
+// neither reach a database that refuses it nor be read as another number.
+// When run returns fewer outcomes than it was given numbers (a
+// cancellation), the result ends before the first valid number without one.
+func onValid(numbers []e164.Number, run func(valid []e164.Number) ([]removal.Outcome, error)) ([]removal.Outcome, error) {
+	isBad := func(n e164.Number) bool { _, err := e164.Parse(string(n)); return err != nil }
+	if !slices.ContainsFunc(numbers, isBad) {
+		return run(numbers)
+	}
+	var valid []e164.Number
+	var at []int // at[i] is the index in numbers of valid[i]
+	for i, n := range numbers {
+		if !isBad(n) {
+			valid, at = append(valid, n), append(at, i)
+		}
+	}
+	var got []removal.Outcome
+	var err error
+	if len(valid) > 0 {
+		got, err = run(valid)
+	}
+	out := make([]removal.Outcome, len(numbers))
+	got = got[:min(len(got), len(valid))] // more is the caller's to refuse
+	for i, o := range got {
+		out[at[i]] = o
+	}
+	if len(got) < len(valid) {
+		out = out[:at[len(got)]]
+	}
+	return out, err
 }
 
 // Delete implements removal.Store: it deletes the ReadyForRemoval numbers
@@ -169,7 +206,9 @@ func (s *Store) Delete(ctx context.Context, numbers []e164.Number, at time.Time)
 	if len(numbers) == 0 {
 		return []removal.Outcome{}, nil
 	}
-	out, err := s.drv.delete(ctx, numbers, at.UTC().Truncate(time.Microsecond), removal.AuditFrom(ctx))
+	out, err := onValid(numbers, func(valid []e164.Number) ([]removal.Outcome, error) {
+		return s.drv.delete(ctx, valid, at.UTC().Truncate(time.Microsecond), removal.AuditFrom(ctx))
+	})
 	if err != nil {
 		return out, storeErr(ctx, "delete", err)
 	}

@@ -90,6 +90,19 @@ func testIllegalChanges(t *testing.T, newStore func(t *testing.T) store.Store) {
 			}
 		}
 		wantStored(t, st, normalized(r))
+		// Nor does Delete take them for a ReadyForRemoval number.
+		r.Status = removal.ReadyForRemoval
+		mustPut(t, st, r)
+		out, err = st.Delete(t.Context(), bad, at)
+		if err != nil || len(out) != len(bad) {
+			t.Fatalf("Delete = %v, %v; want %d outcomes", out, err, len(bad))
+		}
+		for i, o := range out {
+			if o != (removal.Outcome{}) {
+				t.Errorf("Delete %q: outcome %+v, want not found", bad[i], o)
+			}
+		}
+		wantStored(t, st, normalized(r))
 	})
 	// Every action's own change, and each of its From statuses alone, is legal.
 	for _, a := range removal.Actions() {
