@@ -28,6 +28,13 @@ func TestOnValid(t *testing.T) {
 		{"StoppedAfterOne", []e164.Number{"x", "+14255551212", "+0", "+14255551213", "+1:"}, 1, []removal.Outcome{{}, found, {}}},
 		{"StoppedAtOnce", []e164.Number{"x", "+14255551212"}, 0, []removal.Outcome{{}}},
 	}
+	t.Run("Duplicate", func(t *testing.T) {
+		ran := false
+		_, err := onValid([]e164.Number{"+14255551212", "x", "+14255551212"}, func([]e164.Number) ([]removal.Outcome, error) { ran = true; return nil, nil })
+		if err == nil || ran {
+			t.Errorf("a number twice: err %v, ran %t; want an error and no run", err, ran)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var given []e164.Number

@@ -140,8 +140,9 @@ func (s *Store) TableName() string { return s.names.numbers }
 func (s *Store) HistoryTableName() string { return s.names.history }
 
 // Apply implements removal.Store. A change that is not a move of a batch
-// action (removal.Change.Validate) is refused with nothing applied; text
-// that is not E.164 among the numbers is not found and never sent. See the
+// action (removal.Change.Validate), or a batch that names a number twice,
+// is refused with nothing applied; text that is not E.164 among the
+// numbers is not found and never sent. See the
 // package doc for how each database runs a batch.
 func (s *Store) Apply(ctx context.Context, numbers []e164.Number, c removal.Change) ([]removal.Outcome, error) {
 	if err := ctx.Err(); err != nil {
@@ -163,13 +164,21 @@ func (s *Store) Apply(ctx context.Context, numbers []e164.Number, c removal.Chan
 	return out, nil
 }
 
-// onValid runs a batch on the numbers that are E.164 and gives the others
+// onValid refuses a batch that names a number twice (nothing is run), and
+// runs it on the numbers that are E.164, giving the others
 // Outcome{} (never stored, so not found), in the order of numbers: the
 // contract says all are valid, but text that is not (a NUL, say) must
 // neither reach a database that refuses it nor be read as another number.
 // When run returns fewer outcomes than it was given numbers (a
 // cancellation), the result ends before the first valid number without one.
 func onValid(numbers []e164.Number, run func(valid []e164.Number) ([]removal.Outcome, error)) ([]removal.Outcome, error) {
+	seen := make(map[e164.Number]int, len(numbers))
+	for i, n := range numbers {
+		if j, dup := seen[n]; dup {
+			return nil, fmt.Errorf("numbers[%d] and numbers[%d] are both %s: a batch's numbers must be distinct", j, i, n)
+		}
+		seen[n] = i
+	}
 	isBad := func(n e164.Number) bool { _, err := e164.Parse(string(n)); return err != nil }
 	if !slices.ContainsFunc(numbers, isBad) {
 		return run(numbers)
