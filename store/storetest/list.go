@@ -341,6 +341,9 @@ func testList(t *testing.T, newStore func(t *testing.T) store.Store) {
 				if d := cmp.Diff(want, got, pageOpts); d != "" {
 					t.Errorf("GetMany mismatch (-want +got):\n%s", d)
 				}
+				if got == nil {
+					t.Error("GetMany returned nil, want a list (empty when none is found) on every backend")
+				}
 			})
 		}
 	})
