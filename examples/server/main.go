@@ -24,6 +24,7 @@
 //	-rate-limit-store S    db (default: counted in the database, one limit for all instances on it,
 //	                       kept across restarts) or memory (this process only)
 //	-max-in-flight N       requests served at once; past it 503 ServiceUnavailable with Retry-After: 1 (default 64)
+//	-max-conns N           connections kept open; past it an idle one is closed, or the new one if none is idle (default 1024)
 //	-read-header-timeout D, -read-timeout D, -write-timeout D, -idle-timeout D
 //	                       http.Server timeouts (defaults 5s, 30s, 60s, 120s)
 //	-log-level L           DEBUG, INFO (default: one line per request), WARN or ERROR
@@ -120,6 +121,7 @@ type config struct {
 	rateWindow                     time.Duration
 	rateLimitStore                 string
 	maxInFlight                    int
+	maxConns                       int
 	readHeaderTimeout, readTimeout time.Duration
 	writeTimeout, idleTimeout      time.Duration
 	shutdownTimeout                time.Duration
@@ -147,6 +149,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.rateWindow, "rate-window", time.Minute, "sliding window of the ready-for-removal rate limit")
 	fs.StringVar(&c.rateLimitStore, "rate-limit-store", "db", "where the ready-for-removal limit is counted: db (in the database, one limit for every instance on it, kept across restarts) or memory (this process only)")
 	fs.IntVar(&c.maxInFlight, "max-in-flight", httpapi.DefaultMaxInFlight, "requests served at once, bodies still arriving included; past it 503 ServiceUnavailable with Retry-After: 1")
+	fs.IntVar(&c.maxConns, "max-conns", 1024, "connections kept open at once; past it an idle keep-alive connection is closed, or the new one when none is idle")
 	fs.DurationVar(&c.readHeaderTimeout, "read-header-timeout", 5*time.Second, "http.Server ReadHeaderTimeout")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 30*time.Second, "http.Server ReadTimeout")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 60*time.Second, "http.Server WriteTimeout")
@@ -174,6 +177,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.maxInFlight < 1 {
 		return c, errors.New("-max-in-flight must be positive")
+	}
+	if c.maxConns < c.maxInFlight {
+		return c, fmt.Errorf("-max-conns %d must be at least -max-in-flight (%d)", c.maxConns, c.maxInFlight)
 	}
 	if err := c.jobs.check(set); err != nil {
 		return c, err
@@ -264,6 +270,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		WriteTimeout:      c.writeTimeout,
 		IdleTimeout:       c.idleTimeout,
 		MaxHeaderBytes:    64 << 10,
+		ConnState:         newConnCap(c.maxConns).track,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
