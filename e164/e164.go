@@ -84,10 +84,27 @@ func KeyOf(s string) (uint64, bool) {
 	if len(s) < 2 || len(s) > 1+MaxDigits || s[0] != '+' || s[1] == '0' {
 		return 0, false
 	}
-	if !digitsOnly(s) {
-		return 0, false
+	// Key's work, checking each digit on the way.
+	var k, low uint64
+	end := len(s)
+	if len(s) > 8 {
+		v := load8(s, len(s)-8)
+		if !allDigits(v) {
+			return 0, false
+		}
+		low, end = eightDigits(v), end-8
 	}
-	return Number(s).Key(), true
+	for i := 1; i < end; i++ {
+		d := s[i] - '0'
+		if d > 9 {
+			return 0, false
+		}
+		k = k*10 + uint64(d)
+	}
+	if len(s) > 8 {
+		k = k*100_000_000 + low
+	}
+	return k, true
 }
 
 // digitsOnly reports whether every byte of s after its first is a digit:
