@@ -76,33 +76,32 @@ func testIllegalChanges(t *testing.T, newStore func(t *testing.T) store.Store) {
 	// num(20) when read without checking.
 	t.Run("InvalidNumbersTouchNothing", func(t *testing.T) {
 		st := newStore(t)
-		r := rec(num(20), tenantA, true, removal.MarkedForRemoval)
-		mustPut(t, st, r)
 		a := removal.ReadyForRemovalAction
 		bad := []e164.Number{"+1425000001:", "+014250000020", "+1425000002\x00", "14250000020", "+1425000002O"}
-		out, err := st.Apply(t.Context(), bad, removal.Change{From: a.From(), To: a.To(), At: at, Event: a.Event()})
-		if err != nil || len(out) != len(bad) {
-			t.Fatalf("Apply = %v, %v; want %d outcomes", out, err, len(bad))
-		}
-		for i, o := range out {
-			if o != (removal.Outcome{}) {
-				t.Errorf("%q: outcome %+v, want not found", bad[i], o)
+		// Apply on a MarkedForRemoval number, Delete on a ReadyForRemoval one.
+		for _, call := range []struct {
+			name   string
+			status removal.NumberStatus
+			run    func() ([]removal.Outcome, error)
+		}{
+			{"Apply", removal.MarkedForRemoval, func() ([]removal.Outcome, error) {
+				return st.Apply(t.Context(), bad, removal.Change{From: a.From(), To: a.To(), At: at, Event: a.Event()})
+			}},
+			{"Delete", removal.ReadyForRemoval, func() ([]removal.Outcome, error) { return st.Delete(t.Context(), bad, at) }},
+		} {
+			r := rec(num(20), tenantA, true, call.status)
+			mustPut(t, st, r)
+			out, err := call.run()
+			if err != nil || len(out) != len(bad) {
+				t.Fatalf("%s = %v, %v; want %d outcomes", call.name, out, err, len(bad))
 			}
-		}
-		wantStored(t, st, normalized(r))
-		// Nor does Delete take them for a ReadyForRemoval number.
-		r.Status = removal.ReadyForRemoval
-		mustPut(t, st, r)
-		out, err = st.Delete(t.Context(), bad, at)
-		if err != nil || len(out) != len(bad) {
-			t.Fatalf("Delete = %v, %v; want %d outcomes", out, err, len(bad))
-		}
-		for i, o := range out {
-			if o != (removal.Outcome{}) {
-				t.Errorf("Delete %q: outcome %+v, want not found", bad[i], o)
+			for i, o := range out {
+				if o != (removal.Outcome{}) {
+					t.Errorf("%s %q: outcome %+v, want not found", call.name, bad[i], o)
+				}
 			}
+			wantStored(t, st, normalized(r))
 		}
-		wantStored(t, st, normalized(r))
 	})
 	// Every action's own change, and each of its From statuses alone, is legal.
 	for _, a := range removal.Actions() {
