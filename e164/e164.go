@@ -59,21 +59,8 @@ func (n Number) String() string { return string(n) }
 // distinct keys: sets of numbers can be kept without strings or pointers.
 // The key of an invalid Number is meaningless.
 func (n Number) Key() uint64 {
-	if len(n) < 9 {
-		var k uint64
-		for i := 1; i < len(n); i++ {
-			k = k*10 + uint64(n[i]-'0')
-		}
-		return k
-	}
-	// The leading digits one at a time, the last eight at once: one
-	// chain of multiplications over a number's 11 digits is the slow part
-	// of every lookup by number.
-	var k uint64
-	for i := 1; i < len(n)-8; i++ {
-		k = k*10 + uint64(n[i]-'0')
-	}
-	return k*100_000_000 + eightDigits(load8(string(n), len(n)-8))
+	k, _ := KeyOf(string(n))
+	return k
 }
 
 // KeyOf returns the Key of s and true when s has the shape of a Number: a
@@ -84,7 +71,9 @@ func KeyOf(s string) (uint64, bool) {
 	if len(s) < 2 || len(s) > 1+MaxDigits || s[0] != '+' || s[1] == '0' {
 		return 0, false
 	}
-	// Key's work, checking each digit on the way.
+	// The leading digits one at a time, the last eight at once (one chain
+	// of multiplications over a number's 11 digits is the slow part of
+	// every lookup by number), each digit checked on the way.
 	var k, low uint64
 	end := len(s)
 	if len(s) > 8 {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -177,8 +178,8 @@ func writeProblem(ex *exchange, p Problem) {
 // sorted as text.
 func marshalProblem(p Problem, order []string) []byte {
 	errs, report := p.Errors, p.Report
-	if len(errs) == 0 || len(order) != len(errs) {
-		b, _ := json.Marshal(p)
+	if len(errs) == 0 || len(order) != len(errs) || slices.ContainsFunc(order, func(k string) bool { return errs[k] == nil }) {
+		b, _ := json.Marshal(p) // not validationProblem's: the map's order
 		return b
 	}
 	p.Errors, p.Report = nil, nil
