@@ -95,7 +95,8 @@ func recordErr(line int, column string, err error) *CSVError {
 //   - statusChangedAt is RFC 3339 with a zone ("2026-11-22T10:00:00Z",
 //     "2026-11-22T11:00:00.5+01:00"), as the RFC's grammar writes it (t and
 //     z in either case; no comma before the fraction, no offset past 23:59,
-//     no leap second), kept in UTC at microsecond precision;
+//     no leap second), kept in UTC at microsecond precision, in years 1 to
+//     9999 (MinStatusChangedAt to MaxStatusChangedAt);
 //   - a row with more or fewer fields than the header is an error;
 //   - a telephone number on two rows is an error naming both lines;
 //   - an empty file (no header row) is an error with Line 0.
@@ -232,6 +233,9 @@ func readRecord(cr *csv.Reader, rec []string, cols [len(csvColumns)]int) (Number
 				return Number{}, recordErr(line, name, errors.New("statusChangedAt "+quote(cell)+" is not an RFC 3339 time with a zone, such as 2026-11-22T10:00:00Z"))
 			}
 			n.StatusChangedAt = at.UTC().Truncate(time.Microsecond)
+			if n.StatusChangedAt.Before(MinStatusChangedAt) || n.StatusChangedAt.After(MaxStatusChangedAt) {
+				return Number{}, recordErr(line, name, errors.New("statusChangedAt "+quote(cell)+" is outside years 1 to 9999 (UTC)"))
+			}
 		}
 	}
 	return n, nil
