@@ -24,7 +24,12 @@ import (
 func TestPostgresCounts(t *testing.T) {
 	admin, _ := pgtest.Admin(t)
 	schema := MustSchema(t)
-	stores := []*sqlstore.Store{MustOpenPostgresIn(t, schema), MustOpenPostgresIn(t, schema)}
+	// 32 writers, imports of up to 3,000 rows among them, serialise on the
+	// import lock: under a loaded CI machine (-race, every package at once)
+	// an import waited past the default 5 s and was, rightly, ErrStoreBusy.
+	// This test checks the counts, not the bound: give the waits room.
+	long := sqlstore.WithLockTimeout(2 * time.Minute)
+	stores := []*sqlstore.Store{MustOpenPostgresIn(t, schema, long), MustOpenPostgresIn(t, schema, long)}
 	const pool = 3000
 	tenants := []string{tenant, otherTenant}
 	seed := mathrand.Uint64()
